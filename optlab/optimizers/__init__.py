@@ -1,0 +1,17 @@
+"""Optimizers: pure ``init``/``update`` pairs and the ``OPTIMIZERS`` registry.
+
+Adding an ``OptimizerSpec`` to a module's ``SPECS`` tuple is all it takes for the optimizer to
+show up in the app, the engine and the parametrized tests.
+"""
+
+from optlab.optimizers import classic
+from optlab.optimizers.base import (
+    GradientTransformation,
+    HParam,
+    OptimizerSpec,
+    lr_at,
+)
+
+OPTIMIZERS: dict[str, OptimizerSpec] = {s.name: s for s in (*classic.SPECS,)}
+
+__all__ = ["OPTIMIZERS", "GradientTransformation", "HParam", "OptimizerSpec", "lr_at"]
