@@ -1,0 +1,438 @@
+"""The step engine: every selected optimizer on one problem, one ``jit``, ``lax.scan`` over steps.
+
+Only the problem, the set of optimizers and the (bucketed) step count are static. Everything a
+slider moves — learning rates and other hyperparameters, the start point, surface parameters, the
+schedule's multipliers, clipping thresholds, weight decay, gradient noise, seeds — enters the
+compiled function as an array, so moving it never recompiles.
+
+A *problem* is anything with ``loss(params, theta) -> scalar`` over a flat parameter vector
+(every ``surfaces.Surface`` is one). A problem with ``stochastic = True`` also has
+``sample_loss(params, theta, step, key) -> scalar`` (the mini-batch loss at ``step``; ``key`` is
+the run's seed, constant over the run, so a problem can reshuffle per epoch with
+``fold_in(key, epoch)``) and the optimizers follow its gradient while the recorded ``loss`` stays
+the full loss.
+
+Each run is batched over a leading axis (hyperparameter grid × seeds × starts): ``run`` uses a
+batch of one per optimizer, ``sweep`` a batch of many — the same compiled code path.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from functools import partial
+from typing import Any, NamedTuple
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+from jax.flatten_util import ravel_pytree
+
+from optlab import transforms
+from optlab.optimizers import OPTIMIZERS, GradientTransformation
+from optlab.schedules import SCHEDULES
+
+STEP_BUCKETS = (25, 50, 100, 200, 300, 500, 750, 1000, 1500, 2000, 3000, 5000, 7500, 10000)
+MAX_STEPS = STEP_BUCKETS[-1]
+
+
+def bucket_steps(steps: int) -> int:
+    """The compiled scan length for ``steps``: the smallest bucket that holds it.
+
+    A slider over the step count then compiles a handful of shapes, not one per value.
+    """
+    if not 1 <= steps <= MAX_STEPS:
+        raise ValueError(f"steps must be in [1, {MAX_STEPS}], got {steps}")
+    return next(b for b in STEP_BUCKETS if b >= steps)
+
+
+# ---------------------------------------------------------------------------------------------
+# What to run.
+
+
+@dataclass(frozen=True)
+class OptimizerRun:
+    """One optimizer to run: a registry name (or any optax-protocol transformation) and values.
+
+    ``hparams`` missing from the mapping take the registry defaults. ``transform`` runs an
+    external ``GradientTransformation`` (e.g. from optax) whose hyperparameters are baked in;
+    the schedule then scales its updates.
+    """
+
+    name: str
+    hparams: Mapping[str, float] = field(default_factory=dict)
+    label: str = ""
+    transform: Any = None
+
+    @property
+    def impl(self) -> Any:
+        """The static part: which code runs."""
+        return self.transform if self.transform is not None else self.name
+
+    def display(self) -> str:
+        if self.label:
+            return self.label
+        return OPTIMIZERS[self.name].display if self.name in OPTIMIZERS else self.name
+
+    def color(self) -> str:
+        return OPTIMIZERS[self.name].color if self.name in OPTIMIZERS else "#7f7f7f"
+
+    def values(self) -> dict[str, float]:
+        """Hyperparameter values: registry defaults, overridden, clipped to their ranges."""
+        if self.transform is not None:
+            return {}
+        spec = OPTIMIZERS[self.name]
+        return {h.name: h.clip(self.hparams.get(h.name, h.default)) for h in spec.hparams}
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Run-wide settings shared by every optimizer in a comparison.
+
+    ``clip_norm`` / ``clip_value`` of ``inf`` mean no clipping; ``l2`` is coupled L2 (added to
+    the gradient), ``weight_decay`` decoupled decay (``θ ← θ − η λ θ``); ``grad_noise`` adds
+    Gaussian noise of that standard deviation to every gradient component.
+    """
+
+    steps: int = 200
+    schedule: str = "constant"
+    schedule_params: Mapping[str, float] = field(default_factory=dict)
+    clip_norm: float = math.inf
+    clip_value: float = math.inf
+    l2: float = 0.0
+    weight_decay: float = 0.0
+    grad_noise: float = 0.0
+    seed: int = 0
+
+    def lr_multipliers(self) -> np.ndarray:
+        """The schedule's multiplier at each compiled step (padded past ``steps``)."""
+        mult = SCHEDULES[self.schedule].multipliers(self.steps, **dict(self.schedule_params))
+        padded = np.full(bucket_steps(self.steps), mult[-1], np.float32)
+        padded[: self.steps] = mult
+        return padded
+
+    def transform_arrays(self) -> dict[str, jax.Array]:
+        values = {
+            "clip_norm": self.clip_norm,
+            "clip_value": self.clip_value,
+            "l2": self.l2,
+            "weight_decay": self.weight_decay,
+            "grad_noise": self.grad_noise,
+        }
+        return {k: jnp.asarray(v, jnp.float32) for k, v in values.items()}
+
+
+# ---------------------------------------------------------------------------------------------
+# What comes back.
+
+
+class Trajectory(NamedTuple):
+    """One optimizer's run, as numpy arrays (``T`` = steps actually run, ``D`` = #params).
+
+    ``params[t]``/``loss[t]`` are before step ``t`` (so ``params[T]`` is the final point);
+    ``grad[t]`` is the gradient the optimizer used at step ``t`` (after noise, clipping and L2);
+    ``update[t] = params[t+1] - params[t]``. After divergence the arrays end at the last finite
+    point and ``diverged_at`` is the step whose result was NaN/inf.
+    """
+
+    name: str
+    label: str
+    color: str
+    params: np.ndarray  # [T+1, D]
+    loss: np.ndarray  # [T+1] (full loss)
+    sample_loss: np.ndarray  # [T] (mini-batch loss; equals loss[:-1] when deterministic)
+    grad: np.ndarray  # [T, D]
+    update: np.ndarray  # [T, D]
+    lr: np.ndarray  # [T]
+    grad_norm: np.ndarray  # [T] raw
+    clipped_norm: np.ndarray  # [T] after clipping
+    moments: dict[str, np.ndarray]  # label -> [T, D]
+    diverged_at: int | None
+
+    @property
+    def steps(self) -> int:
+        return len(self.grad)
+
+    @property
+    def eff_step(self) -> np.ndarray:
+        """Effective per-coordinate step size ``|Δθ_i| / |g_i|`` (NaN where ``g_i ≈ 0``)."""
+        g = np.abs(self.grad)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            return np.where(g > 1e-12, np.abs(self.update) / np.maximum(g, 1e-30), np.nan)
+
+
+# ---------------------------------------------------------------------------------------------
+# The compiled core.
+
+
+def _all_finite(tree) -> jax.Array:
+    leaves = jax.tree.leaves(tree)
+    return jnp.all(jnp.stack([jnp.all(jnp.isfinite(x)) for x in leaves]))
+
+
+def _make_step(impl, hp, lr0):
+    """``(grads, state, params, lr, extra) -> (updates, state)`` for a registry name or an
+    external transformation (whose updates the schedule scales)."""
+    if isinstance(impl, str):
+        spec = OPTIMIZERS[impl]
+
+        def build(lr):
+            return spec.factory(**{**hp, "learning_rate": lr})
+
+        def step(grads, state, params, lr, extra):
+            return build(lr).update(grads, state, params, **extra)
+
+        return build(lr0).init, step, spec.moments, spec.needs_hessian
+
+    tx: GradientTransformation = impl
+
+    def step_external(grads, state, params, lr, extra):
+        del extra
+        updates, state = tx.update(grads, state, params)
+        return jax.tree.map(lambda u: lr / lr0 * u, updates), state
+
+    return tx.init, step_external, (lambda s: {}), False
+
+
+def _trajectory(problem, impl, steps, hp, x0, theta, lr_scale, tp, key):
+    """One run of one optimizer (unbatched): the scan over ``steps`` steps."""
+    lr0 = hp.get("learning_rate", jnp.float32(1.0))
+    init, step, moments, needs_hessian = _make_step(impl, hp, lr0)
+    full_loss = partial(problem.loss, theta=theta)
+    stochastic = getattr(problem, "stochastic", False)
+
+    def body(carry, xs):
+        params, state, alive, div_step = carry
+        t, scale = xs
+        loss = full_loss(params)
+        if stochastic:
+            sample_loss, g = jax.value_and_grad(problem.sample_loss)(params, theta, t, key)
+        else:
+            sample_loss, g = loss, jax.grad(full_loss)(params)
+        noise_key = jax.random.fold_in(jax.random.fold_in(key, t), 1)
+        g = g + tp["grad_noise"] * jax.random.normal(noise_key, g.shape, g.dtype)
+        raw_norm = transforms.global_norm(g)
+        g = transforms.clip_by_value(g, tp["clip_value"])
+        g = transforms.clip_by_global_norm(g, tp["clip_norm"])
+        clipped_norm = transforms.global_norm(g)
+        g = transforms.add_l2(g, params, tp["l2"])
+        lr = lr0 * scale
+        extra = {}
+        if needs_hessian:
+            hess = jax.hessian(full_loss)(params)
+            extra["hessian"] = hess + tp["l2"] * jnp.eye(params.size, dtype=params.dtype)
+        updates, new_state = step(g, state, params, lr, extra)
+        updates = transforms.decoupled_decay(updates, params, lr, tp["weight_decay"])
+        new_params = params + updates
+        ok = alive & jnp.isfinite(loss) & _all_finite(g) & _all_finite(new_params)
+        keep = partial(jnp.where, ok)
+        record = {
+            "params": params,
+            "loss": loss,
+            "sample_loss": sample_loss,
+            "grad": g,
+            "update": jnp.where(ok, updates, 0.0),
+            "lr": lr,
+            "grad_norm": raw_norm,
+            "clipped_norm": clipped_norm,
+            "moments": {
+                name: ravel_pytree(m)[0] for name, m in moments(new_state).items()
+            },
+        }
+        div_step = jnp.where(alive & ~ok, t, div_step)
+        new_carry = (
+            jax.tree.map(keep, new_params, params),
+            jax.tree.map(keep, new_state, state),
+            ok,
+            div_step,
+        )
+        return new_carry, record
+
+    carry0 = (x0, init(x0), jnp.bool_(True), jnp.int32(-1))
+    (x_final, _, _, div_step), rec = jax.lax.scan(
+        body, carry0, (jnp.arange(steps, dtype=jnp.int32), lr_scale)
+    )
+    rec["final_params"] = x_final
+    rec["final_loss"] = full_loss(x_final)
+    rec["diverged_at"] = div_step
+    return rec
+
+
+@partial(jax.jit, static_argnames=("problem", "impls", "steps"))
+def _run_all(problem, impls, steps, hps, x0s, theta, lr_scale, tp, rngs):
+    """All optimizers, each vmapped over its leading batch axis, in one compiled function."""
+    out = []
+    for impl, hp, x0, rng in zip(impls, hps, x0s, rngs, strict=True):
+        one = partial(_trajectory, problem, impl, steps)
+        batched = jax.vmap(one, in_axes=(0, 0, None, None, None, 0))
+        out.append(batched(hp, x0, theta, lr_scale, tp, rng))
+    return out
+
+
+def _batched_inputs(runs, hp_batch, x0_batch, seeds):
+    hps, x0s, rngs = [], [], []
+    for i, r in enumerate(runs):
+        base = {k: np.float32(v) for k, v in r.values().items()}
+        hp = {k: np.broadcast_to(np.asarray(v, np.float32), (len(x0_batch),)).copy()
+              for k, v in base.items()}
+        for k, v in hp_batch[i].items():
+            hp[k] = np.asarray(v, np.float32)
+        hps.append(hp)
+        x0s.append(np.asarray(x0_batch, np.float32))
+        rngs.append(jax.vmap(jax.random.key)(np.asarray(seeds, np.uint32)))
+    return hps, x0s, rngs
+
+
+def _execute(problem, runs, settings, theta, hp_batch, x0_batch, seeds):
+    steps = bucket_steps(settings.steps)
+    hps, x0s, rngs = _batched_inputs(runs, hp_batch, x0_batch, seeds)
+    theta = problem.theta(**(theta or {})) if hasattr(problem, "theta") else (theta or {})
+    out = _run_all(
+        problem,
+        tuple(r.impl for r in runs),
+        steps,
+        hps,
+        x0s,
+        theta,
+        jnp.asarray(settings.lr_multipliers()),
+        settings.transform_arrays(),
+        rngs,
+    )
+    return jax.device_get(out)
+
+
+# ---------------------------------------------------------------------------------------------
+# Public API.
+
+
+def _as_run(r) -> OptimizerRun:
+    if isinstance(r, OptimizerRun):
+        return r
+    if isinstance(r, str):
+        return OptimizerRun(r)
+    if hasattr(r, "init") and hasattr(r, "update"):
+        return OptimizerRun(name=type(r).__name__, transform=r, label="optax transform")
+    raise TypeError(f"not an optimizer: {r!r}")
+
+
+def _at_step_all(rec: dict, name: str, n: int) -> np.ndarray:
+    """Column ``n`` of a per-step record; column ``S`` (past the scan) is the carry's final."""
+    per_step = rec[name]
+    return per_step[:, n] if n < per_step.shape[1] else rec[f"final_{name}"]
+
+
+def _to_trajectory(run: OptimizerRun, rec: dict, b: int, steps: int) -> Trajectory:
+    div = int(rec["diverged_at"][b])
+    diverged_at = div if 0 <= div < steps else None
+    n = steps if diverged_at is None else diverged_at
+    if diverged_at is not None and n > 0 and not np.isfinite(_at_step_all(rec, "loss", n)[b]):
+        n -= 1  # the point reached at the diverging step already has an infinite loss
+    return Trajectory(
+        name=run.name,
+        label=run.display(),
+        color=run.color(),
+        params=np.concatenate([rec["params"][b, :n], _at_step_all(rec, "params", n)[b][None]]),
+        loss=np.append(rec["loss"][b, :n], _at_step_all(rec, "loss", n)[b]),
+        sample_loss=rec["sample_loss"][b, :n],
+        grad=rec["grad"][b, :n],
+        update=rec["update"][b, :n],
+        lr=rec["lr"][b, :n],
+        grad_norm=rec["grad_norm"][b, :n],
+        clipped_norm=rec["clipped_norm"][b, :n],
+        moments={k: v[b, :n] for k, v in rec["moments"].items()},
+        diverged_at=diverged_at,
+    )
+
+
+def run(
+    problem,
+    optimizers: Sequence[OptimizerRun | str | GradientTransformation],
+    start: Sequence[float],
+    settings: Settings | None = None,
+    theta: Mapping[str, float] | None = None,
+) -> list[Trajectory]:
+    """Run every optimizer from ``start`` on ``problem``; one ``Trajectory`` each.
+
+    Example::
+
+        from optlab.engine import run, OptimizerRun, Settings
+        from surfaces import SURFACES
+        trajs = run(SURFACES["rosenbrock"], [OptimizerRun("adam", {"learning_rate": 0.05})],
+                    start=(-1.5, 2.0), settings=Settings(steps=500))
+    """
+    settings = settings or Settings()
+    runs = [_as_run(r) for r in optimizers]
+    if not runs:
+        return []
+    x0 = np.asarray(start, np.float32)[None]
+    out = _execute(problem, runs, settings, theta, [{}] * len(runs), x0, [settings.seed])
+    return [_to_trajectory(r, rec, 0, settings.steps) for r, rec in zip(runs, out, strict=True)]
+
+
+class SweepResult(NamedTuple):
+    """One optimizer's sweep: arrays with a leading axis ``N`` over the grid (× seeds × starts).
+
+    ``grid`` holds the swept hyperparameter values per batch entry; ``seed``/``start`` which
+    seed and start index each entry used.
+    """
+
+    name: str
+    label: str
+    color: str
+    grid: dict[str, np.ndarray]  # name -> [N]
+    seed: np.ndarray  # [N]
+    start: np.ndarray  # [N, D]
+    loss: np.ndarray  # [N, T+1] (frozen at the last finite value after divergence)
+    params: np.ndarray  # [N, T+1, D]
+    diverged_at: np.ndarray  # [N] (-1 = never)
+
+
+def sweep(
+    problem,
+    optimizers: Sequence[OptimizerRun | str],
+    grid: Mapping[str, Sequence[float]] | Sequence[Mapping[str, Sequence[float]]],
+    starts: Sequence[Sequence[float]],
+    settings: Settings | None = None,
+    seeds: Sequence[int] = (0,),
+    theta: Mapping[str, float] | None = None,
+) -> list[SweepResult]:
+    """Every optimizer over the product (grid entries) × seeds × starts, vmapped in one jit.
+
+    ``grid`` maps hyperparameter names to equally long value arrays (a grid already expanded,
+    or random samples); one mapping for all optimizers or one per optimizer.
+    """
+    settings = settings or Settings()
+    runs = [_as_run(r) for r in optimizers]
+    grids = [grid] * len(runs) if isinstance(grid, Mapping) else list(grid)
+    starts_arr = np.asarray(starts, np.float32).reshape(len(starts), -1)
+    seeds_arr = np.asarray(seeds, np.int64)
+    hp_batch, x0_batch, seed_batch, grid_out = [], None, None, []
+    for g in grids:
+        n = len(next(iter(g.values()))) if g else 1
+        idx_g, idx_s, idx_x = np.meshgrid(
+            np.arange(n), np.arange(len(seeds_arr)), np.arange(len(starts_arr)), indexing="ij"
+        )
+        idx_g, idx_s, idx_x = idx_g.ravel(), idx_s.ravel(), idx_x.ravel()
+        vals = {k: np.asarray(v, np.float32)[idx_g] for k, v in g.items()}
+        hp_batch.append(vals)
+        grid_out.append(vals)
+        x0_batch, seed_batch = starts_arr[idx_x], seeds_arr[idx_s]
+    sizes = {len(h[next(iter(h))]) if h else len(x0_batch) for h in hp_batch}
+    if len(sizes) != 1:
+        raise ValueError("every optimizer's grid must have the same number of points")
+    out = _execute(problem, runs, settings, theta, hp_batch, x0_batch, seed_batch)
+    results = []
+    for r, rec, g in zip(runs, out, grid_out, strict=True):
+        n_steps = settings.steps
+        loss = np.concatenate(
+            [rec["loss"][:, :n_steps], _at_step_all(rec, "loss", n_steps)[:, None]], axis=1
+        )
+        params = np.concatenate(
+            [rec["params"][:, :n_steps], _at_step_all(rec, "params", n_steps)[:, None]], axis=1
+        )
+        div = np.where(rec["diverged_at"] < n_steps, rec["diverged_at"], -1)
+        results.append(
+            SweepResult(r.name, r.display(), r.color(), g, seed_batch, x0_batch, loss, params, div)
+        )
+    return results
