@@ -4,7 +4,7 @@ Adding an ``OptimizerSpec`` to a module's ``SPECS`` tuple is all it takes for th
 show up in the app, the engine and the parametrized tests.
 """
 
-from optlab.optimizers import classic
+from optlab.optimizers import adam_family, adaptive, classic, other
 from optlab.optimizers.base import (
     GradientTransformation,
     HParam,
@@ -12,6 +12,8 @@ from optlab.optimizers.base import (
     lr_at,
 )
 
-OPTIMIZERS: dict[str, OptimizerSpec] = {s.name: s for s in (*classic.SPECS,)}
+OPTIMIZERS: dict[str, OptimizerSpec] = {
+    s.name: s for s in (*classic.SPECS, *adaptive.SPECS, *adam_family.SPECS, *other.SPECS)
+}
 
 __all__ = ["OPTIMIZERS", "GradientTransformation", "HParam", "OptimizerSpec", "lr_at"]

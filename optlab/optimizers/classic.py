@@ -1,4 +1,4 @@
-"""Gradient descent and its momentum variants."""
+"""Gradient descent and its momentum variants (heavy ball, Nesterov)."""
 
 from __future__ import annotations
 
@@ -81,6 +81,41 @@ def momentum(learning_rate: ScalarOrSchedule, beta: float = 0.9) -> GradientTran
     return GradientTransformation(init, update)
 
 
+class NesterovState(NamedTuple):
+    count: jax.Array
+    velocity: object
+
+
+def nesterov(learning_rate: ScalarOrSchedule, beta: float = 0.9) -> GradientTransformation:
+    r"""Nesterov accelerated gradient, in optax's (Sutskever et al., 2013) "trace" form.
+
+    .. math::
+        v_{t+1} = \beta\, v_t + g_t, \qquad
+        \theta_{t+1} = \theta_t - \eta_t \left(g_t + \beta\, v_{t+1}\right)
+
+    The gradient is taken at the current iterate; the look-ahead is folded into the update
+    (:math:`g_t + \beta v_{t+1}` rather than a gradient at :math:`\theta_t - \eta\beta v_t`).
+
+    Args:
+        learning_rate: step size :math:`\eta`.
+        beta: momentum coefficient :math:`\beta \in [0, 1)`.
+
+    Matches ``optax.sgd(learning_rate, momentum=beta, nesterov=True)``.
+    """
+
+    def init(params):
+        return NesterovState(jax.numpy.zeros([], jax.numpy.int32), tree_zeros_like(params))
+
+    def update(grads, state, params=None, **extra):
+        del params, extra
+        lr = lr_at(learning_rate, state.count)
+        velocity = jax.tree.map(lambda g, v: g + beta * v, grads, state.velocity)
+        updates = jax.tree.map(lambda g, v: -lr * (g + beta * v), grads, velocity)
+        return updates, NesterovState(count_inc(state.count), velocity)
+
+    return GradientTransformation(init, update)
+
+
 GD = OptimizerSpec(
     name="gd",
     display="GD",
@@ -103,4 +138,20 @@ MOMENTUM = OptimizerSpec(
     color="#ff7f0e",
 )
 
-SPECS = (GD, MOMENTUM)
+NESTEROV = OptimizerSpec(
+    name="nesterov",
+    display="Nesterov",
+    latex=(
+        r"v_{t+1} = \beta v_t + g_t,\quad "
+        r"\theta_{t+1} = \theta_t - \eta\,(g_t + \beta\, v_{t+1})"
+    ),
+    factory=nesterov,
+    hparams=(
+        lr_hparam(1e-2),
+        HParam("beta", "momentum β", 0.9, 0.0, 0.999, symbol=r"\beta"),
+    ),
+    moments=lambda s: {"velocity": s.velocity},
+    color="#2ca02c",
+)
+
+SPECS = (GD, MOMENTUM, NESTEROV)
