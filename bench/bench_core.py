@@ -23,9 +23,9 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from optlab.engine import OptimizerRun, Settings, run, sweep  # noqa: E402
-from optlab.optimizers import OPTIMIZERS  # noqa: E402
-from surfaces import SURFACES  # noqa: E402
+from optlab.engine import OptimizerRun, Settings, run, sweep
+from optlab.optimizers import OPTIMIZERS
+from surfaces import SURFACES
 
 EIGHT = ("gd", "momentum", "nesterov", "adagrad", "rmsprop", "adadelta", "adam", "nadam")
 START = (-1.5, 2.0)
@@ -138,17 +138,19 @@ def main() -> None:
     print("\n(1) one recompute: 8 optimizers x 1000 steps on Rosenbrock")
     print(f"  NumPy Python loop            {t_numpy * 1e3:9.1f} ms")
     print(f"  optax update jit per step    {t_optax * 1e3:9.1f} ms")
-    print(f"  engine (jit + lax.scan)      {t_engine * 1e3:9.2f} ms   (first call incl. compile "
-          f"{compile_s:.2f} s)")
+    print(
+        f"  engine (jit + lax.scan)      {t_engine * 1e3:9.2f} ms   (first call incl. compile "
+        f"{compile_s:.2f} s)"
+    )
     ratio = t_numpy / t_engine
-    print(f"  engine vs NumPy: {ratio:.0f}x, vs optax loop: {t_optax / t_engine:.0f}x   "
-          f"target >= 50x: {'PASS' if ratio >= 50 else 'MISS'}")
+    print(
+        f"  engine vs NumPy: {ratio:.0f}x, vs optax loop: {t_optax / t_engine:.0f}x   "
+        f"target >= 50x: {'PASS' if ratio >= 50 else 'MISS'}"
+    )
 
     # (2) sweep: 13 optimizers x 64 lrs x 500 steps.
     names = list(OPTIMIZERS)
-    grids = [
-        {"learning_rate": np.geomspace(1e-4, 1.0, 64).astype(np.float32)} for _ in names
-    ]
+    grids = [{"learning_rate": np.geomspace(1e-4, 1.0, 64).astype(np.float32)} for _ in names]
     t0 = time.perf_counter()
     sweep(rosen, names, grids, [START], Settings(steps=500))
     sweep_compile = time.perf_counter() - t0
@@ -157,12 +159,18 @@ def main() -> None:
     t_np_sweep = best_of(lambda: numpy_loop(np_names, grids[0]["learning_rate"], 500), 1)
     t_np_sweep *= len(names) / len(np_names)
     print(f"\n(2) sweep: {len(names)} optimizers x 64 lrs x 500 steps on Rosenbrock")
-    print(f"  NumPy loop vectorised over lrs {t_np_sweep * 1e3:9.1f} ms (measured on "
-          f"{len(np_names)} optimizers, scaled to {len(names)})")
-    print(f"  engine sweep (vmap in scan)    {t_sweep * 1e3:9.1f} ms   (first call "
-          f"{sweep_compile:.2f} s)")
-    print(f"  ratio {t_np_sweep / t_sweep:.0f}x   target <= 1 s warm: "
-          f"{'PASS' if t_sweep <= 1.0 else 'MISS'}")
+    print(
+        f"  NumPy loop vectorised over lrs {t_np_sweep * 1e3:9.1f} ms (measured on "
+        f"{len(np_names)} optimizers, scaled to {len(names)})"
+    )
+    print(
+        f"  engine sweep (vmap in scan)    {t_sweep * 1e3:9.1f} ms   (first call "
+        f"{sweep_compile:.2f} s)"
+    )
+    print(
+        f"  ratio {t_np_sweep / t_sweep:.0f}x   target <= 1 s warm: "
+        f"{'PASS' if t_sweep <= 1.0 else 'MISS'}"
+    )
 
     # (4) 300 x 300 grid.
     grid_fn = jax.jit(lambda theta: rosen.grid(300, theta)[2])
@@ -170,24 +178,34 @@ def main() -> None:
     grid_fn(theta).block_until_ready()
     t_grid = best_of(lambda: grid_fn(theta).block_until_ready(), reps * 4)
     xs = np.linspace(-2, 2, 300)
-    t_np_grid = best_of(lambda: (1 - xs[None]) ** 2 + 100 * (xs[:, None] - xs[None] ** 2) ** 2,
-                        reps * 4)
+    t_np_grid = best_of(
+        lambda: (1 - xs[None]) ** 2 + 100 * (xs[:, None] - xs[None] ** 2) ** 2, reps * 4
+    )
     print("\n(3) 300 x 300 grid evaluation of Rosenbrock")
     print(f"  jitted vmap grid {t_grid * 1e3:.2f} ms, NumPy broadcast {t_np_grid * 1e3:.2f} ms")
 
     # (5) recompiles across hyperparameter changes.
     compiles = []
     jax.monitoring.register_event_duration_secs_listener(
-        lambda ev, d, **kw: compiles.append(ev)
-        if ev == "/jax/core/compile/backend_compile_duration" else None
+        lambda ev, d, **kw: (
+            compiles.append(ev) if ev == "/jax/core/compile/backend_compile_duration" else None
+        )
     )
     rng = np.random.default_rng(0)
     for _ in range(20):
-        changed = [OptimizerRun(n, {"learning_rate": float(lrs[n] * rng.uniform(0.2, 2))})
-                   for n in EIGHT]
-        run(rosen, changed, tuple(rng.uniform(-2, 2, 2)), Settings(steps=int(rng.integers(751, 1000))))
-    print(f"\n(4) backend compiles across 20 hyperparameter/start/step changes: {len(compiles)}"
-          f"   target 0: {'PASS' if not compiles else 'MISS'}")
+        changed = [
+            OptimizerRun(n, {"learning_rate": float(lrs[n] * rng.uniform(0.2, 2))}) for n in EIGHT
+        ]
+        run(
+            rosen,
+            changed,
+            tuple(rng.uniform(-2, 2, 2)),
+            Settings(steps=int(rng.integers(751, 1000))),
+        )
+    print(
+        f"\n(4) backend compiles across 20 hyperparameter/start/step changes: {len(compiles)}"
+        f"   target 0: {'PASS' if not compiles else 'MISS'}"
+    )
 
 
 if __name__ == "__main__":

@@ -7,10 +7,10 @@ compiled function as an array, so moving it never recompiles.
 
 A *problem* is anything with ``loss(params, theta) -> scalar`` over a flat parameter vector
 (every ``surfaces.Surface`` is one). A problem with ``stochastic = True`` also has
-``sample_loss(params, theta, step, key) -> scalar`` (the mini-batch loss at ``step``; ``key`` is
-the run's seed, constant over the run, so a problem can reshuffle per epoch with
-``fold_in(key, epoch)``) and the optimizers follow its gradient while the recorded ``loss`` stays
-the full loss.
+``sample_loss(params, theta, step, bits) -> scalar`` (the mini-batch loss at ``step``; ``bits``
+is a ``uint32[steps, 2]`` array of random bits drawn once per run, so a problem can reshuffle
+per epoch with ``bits[epoch]``) and the optimizers follow its gradient while the recorded
+``loss`` stays the full loss.
 
 Each run is batched over a leading axis (hyperparameter grid × seeds × starts): ``run`` uses a
 batch of one per optimizer, ``sweep`` a batch of many — the same compiled code path.
@@ -21,17 +21,14 @@ from __future__ import annotations
 import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from functools import partial
 from typing import Any, NamedTuple
 
 import jax
-import jax.numpy as jnp
 import numpy as np
-from jax.flatten_util import ravel_pytree
 
-from optlab import transforms
 from optlab.optimizers import OPTIMIZERS, GradientTransformation
 from optlab.schedules import SCHEDULES
+from optlab.stepper import run_all
 
 STEP_BUCKETS = (25, 50, 100, 200, 300, 500, 750, 1000, 1500, 2000, 3000, 5000, 7500, 10000)
 MAX_STEPS = STEP_BUCKETS[-1]
@@ -92,7 +89,9 @@ class Settings:
 
     ``clip_norm`` / ``clip_value`` of ``inf`` mean no clipping; ``l2`` is coupled L2 (added to
     the gradient), ``weight_decay`` decoupled decay (``θ ← θ − η λ θ``); ``grad_noise`` adds
-    Gaussian noise of that standard deviation to every gradient component.
+    Gaussian noise of that standard deviation to every gradient component. On a stochastic
+    problem the full-data loss is recorded every ``full_loss_every`` steps (held in between);
+    that one is static (a change recompiles).
     """
 
     steps: int = 200
@@ -104,15 +103,19 @@ class Settings:
     weight_decay: float = 0.0
     grad_noise: float = 0.0
     seed: int = 0
+    full_loss_every: int = 1
 
     def lr_multipliers(self) -> np.ndarray:
-        """The schedule's multiplier at each compiled step (padded past ``steps``)."""
-        mult = SCHEDULES[self.schedule].multipliers(self.steps, **dict(self.schedule_params))
-        padded = np.full(bucket_steps(self.steps), mult[-1], np.float32)
-        padded[: self.steps] = mult
-        return padded
+        """The schedule's multiplier at each compiled step (the scan runs ``bucket_steps``).
 
-    def transform_arrays(self) -> dict[str, jax.Array]:
+        Evaluated on the bucket's counts, so the schedule's few eager ops compile once per
+        (schedule, bucket) — the same buckets the engine compiles for.
+        """
+        fn = SCHEDULES[self.schedule].schedule(self.steps, **dict(self.schedule_params))
+        counts = np.arange(bucket_steps(self.steps), dtype=np.int32)
+        return np.broadcast_to(np.asarray(fn(counts), np.float32), counts.shape).copy()
+
+    def transform_arrays(self) -> dict[str, np.float32]:
         values = {
             "clip_norm": self.clip_norm,
             "clip_value": self.clip_value,
@@ -120,7 +123,7 @@ class Settings:
             "weight_decay": self.weight_decay,
             "grad_noise": self.grad_noise,
         }
-        return {k: jnp.asarray(v, jnp.float32) for k, v in values.items()}
+        return {k: np.float32(v) for k, v in values.items()}
 
 
 # ---------------------------------------------------------------------------------------------
@@ -162,144 +165,51 @@ class Trajectory(NamedTuple):
             return np.where(g > 1e-12, np.abs(self.update) / np.maximum(g, 1e-30), np.nan)
 
 
-# ---------------------------------------------------------------------------------------------
-# The compiled core.
-
-
-def _all_finite(tree) -> jax.Array:
-    leaves = jax.tree.leaves(tree)
-    return jnp.all(jnp.stack([jnp.all(jnp.isfinite(x)) for x in leaves]))
-
-
-def _make_step(impl, hp, lr0):
-    """``(grads, state, params, lr, extra) -> (updates, state)`` for a registry name or an
-    external transformation (whose updates the schedule scales)."""
-    if isinstance(impl, str):
-        spec = OPTIMIZERS[impl]
-
-        def build(lr):
-            return spec.factory(**{**hp, "learning_rate": lr})
-
-        def step(grads, state, params, lr, extra):
-            return build(lr).update(grads, state, params, **extra)
-
-        return build(lr0).init, step, spec.moments, spec.needs_hessian
-
-    tx: GradientTransformation = impl
-
-    def step_external(grads, state, params, lr, extra):
-        del extra
-        updates, state = tx.update(grads, state, params)
-        return jax.tree.map(lambda u: lr / lr0 * u, updates), state
-
-    return tx.init, step_external, (lambda s: {}), False
-
-
-def _trajectory(problem, impl, steps, hp, x0, theta, lr_scale, tp, key):
-    """One run of one optimizer (unbatched): the scan over ``steps`` steps."""
-    lr0 = hp.get("learning_rate", jnp.float32(1.0))
-    init, step, moments, needs_hessian = _make_step(impl, hp, lr0)
-    full_loss = partial(problem.loss, theta=theta)
-    stochastic = getattr(problem, "stochastic", False)
-
-    def body(carry, xs):
-        params, state, alive, div_step = carry
-        t, scale = xs
-        loss = full_loss(params)
-        if stochastic:
-            sample_loss, g = jax.value_and_grad(problem.sample_loss)(params, theta, t, key)
-        else:
-            sample_loss, g = loss, jax.grad(full_loss)(params)
-        noise_key = jax.random.fold_in(jax.random.fold_in(key, t), 1)
-        g = g + tp["grad_noise"] * jax.random.normal(noise_key, g.shape, g.dtype)
-        raw_norm = transforms.global_norm(g)
-        g = transforms.clip_by_value(g, tp["clip_value"])
-        g = transforms.clip_by_global_norm(g, tp["clip_norm"])
-        clipped_norm = transforms.global_norm(g)
-        g = transforms.add_l2(g, params, tp["l2"])
-        lr = lr0 * scale
-        extra = {}
-        if needs_hessian:
-            hess = jax.hessian(full_loss)(params)
-            extra["hessian"] = hess + tp["l2"] * jnp.eye(params.size, dtype=params.dtype)
-        updates, new_state = step(g, state, params, lr, extra)
-        updates = transforms.decoupled_decay(updates, params, lr, tp["weight_decay"])
-        new_params = params + updates
-        ok = alive & jnp.isfinite(loss) & _all_finite(g) & _all_finite(new_params)
-        keep = partial(jnp.where, ok)
-        record = {
-            "params": params,
-            "loss": loss,
-            "sample_loss": sample_loss,
-            "grad": g,
-            "update": jnp.where(ok, updates, 0.0),
-            "lr": lr,
-            "grad_norm": raw_norm,
-            "clipped_norm": clipped_norm,
-            "moments": {
-                name: ravel_pytree(m)[0] for name, m in moments(new_state).items()
-            },
-        }
-        div_step = jnp.where(alive & ~ok, t, div_step)
-        new_carry = (
-            jax.tree.map(keep, new_params, params),
-            jax.tree.map(keep, new_state, state),
-            ok,
-            div_step,
-        )
-        return new_carry, record
-
-    carry0 = (x0, init(x0), jnp.bool_(True), jnp.int32(-1))
-    (x_final, _, _, div_step), rec = jax.lax.scan(
-        body, carry0, (jnp.arange(steps, dtype=jnp.int32), lr_scale)
-    )
-    rec["final_params"] = x_final
-    rec["final_loss"] = full_loss(x_final)
-    rec["diverged_at"] = div_step
-    return rec
-
-
-@partial(jax.jit, static_argnames=("problem", "impls", "steps"))
-def _run_all(problem, impls, steps, hps, x0s, theta, lr_scale, tp, rngs):
-    """All optimizers, each vmapped over its leading batch axis, in one compiled function."""
-    out = []
-    for impl, hp, x0, rng in zip(impls, hps, x0s, rngs, strict=True):
-        one = partial(_trajectory, problem, impl, steps)
-        batched = jax.vmap(one, in_axes=(0, 0, None, None, None, 0))
-        out.append(batched(hp, x0, theta, lr_scale, tp, rng))
-    return out
-
-
 def _batched_inputs(runs, hp_batch, x0_batch, seeds):
     hps, x0s, rngs = [], [], []
     for i, r in enumerate(runs):
         base = {k: np.float32(v) for k, v in r.values().items()}
-        hp = {k: np.broadcast_to(np.asarray(v, np.float32), (len(x0_batch),)).copy()
-              for k, v in base.items()}
+        hp = {
+            k: np.broadcast_to(np.asarray(v, np.float32), (len(x0_batch),)).copy()
+            for k, v in base.items()
+        }
         for k, v in hp_batch[i].items():
             hp[k] = np.asarray(v, np.float32)
         hps.append(hp)
         x0s.append(np.asarray(x0_batch, np.float32))
-        rngs.append(jax.vmap(jax.random.key)(np.asarray(seeds, np.uint32)))
+        rngs.append(np.asarray(seeds, np.uint32))
     return hps, x0s, rngs
 
 
-def _execute(problem, runs, settings, theta, hp_batch, x0_batch, seeds):
+def _pad_rows(a: np.ndarray, rows: int) -> np.ndarray:
+    """``a`` with its first row repeated until it has ``rows`` rows."""
+    return np.concatenate([a, np.repeat(a[:1], rows - len(a), axis=0)]) if rows > len(a) else a
+
+
+def _execute(problem, runs, settings, theta, hp_batch, x0_batch, seeds, pad_to=None):
+    """Run the compiled core; with ``pad_to``, the batch is padded to that many entries (and
+    the padding dropped again), so batches of different sizes share one compilation."""
     steps = bucket_steps(settings.steps)
+    size = len(x0_batch)
+    rows = max(pad_to or 0, size)
+    hp_batch = [{k: _pad_rows(np.asarray(v), rows) for k, v in h.items()} for h in hp_batch]
+    x0_batch = _pad_rows(np.asarray(x0_batch), rows)
+    seeds = _pad_rows(np.asarray(seeds), rows)
     hps, x0s, rngs = _batched_inputs(runs, hp_batch, x0_batch, seeds)
     theta = problem.theta(**(theta or {})) if hasattr(problem, "theta") else (theta or {})
-    out = _run_all(
+    out = run_all(
         problem,
         tuple(r.impl for r in runs),
         steps,
+        settings.full_loss_every,
         hps,
         x0s,
-        theta,
-        jnp.asarray(settings.lr_multipliers()),
-        settings.transform_arrays(),
         rngs,
+        theta,
+        settings.lr_multipliers(),
+        settings.transform_arrays(),
     )
-    return jax.device_get(out)
+    return jax.tree.map(lambda a: a[:size], jax.device_get(out))
 
 
 # ---------------------------------------------------------------------------------------------
@@ -384,6 +294,7 @@ class SweepResult(NamedTuple):
     seed: np.ndarray  # [N]
     start: np.ndarray  # [N, D]
     loss: np.ndarray  # [N, T+1] (frozen at the last finite value after divergence)
+    sample_loss: np.ndarray  # [N, T] (mini-batch loss; equals loss[:, :-1] when deterministic)
     params: np.ndarray  # [N, T+1, D]
     diverged_at: np.ndarray  # [N] (-1 = never)
 
@@ -396,11 +307,14 @@ def sweep(
     settings: Settings | None = None,
     seeds: Sequence[int] = (0,),
     theta: Mapping[str, float] | None = None,
+    pad_to: int | None = None,
 ) -> list[SweepResult]:
     """Every optimizer over the product (grid entries) × seeds × starts, vmapped in one jit.
 
     ``grid`` maps hyperparameter names to equally long value arrays (a grid already expanded,
-    or random samples); one mapping for all optimizers or one per optimizer.
+    or random samples); one mapping for all optimizers or one per optimizer. ``pad_to`` pads
+    the batch to a fixed size so that, e.g., a seed-count slider up to that cap never
+    recompiles.
     """
     settings = settings or Settings()
     runs = [_as_run(r) for r in optimizers]
@@ -421,7 +335,7 @@ def sweep(
     sizes = {len(h[next(iter(h))]) if h else len(x0_batch) for h in hp_batch}
     if len(sizes) != 1:
         raise ValueError("every optimizer's grid must have the same number of points")
-    out = _execute(problem, runs, settings, theta, hp_batch, x0_batch, seed_batch)
+    out = _execute(problem, runs, settings, theta, hp_batch, x0_batch, seed_batch, pad_to)
     results = []
     for r, rec, g in zip(runs, out, grid_out, strict=True):
         n_steps = settings.steps
@@ -433,6 +347,17 @@ def sweep(
         )
         div = np.where(rec["diverged_at"] < n_steps, rec["diverged_at"], -1)
         results.append(
-            SweepResult(r.name, r.display(), r.color(), g, seed_batch, x0_batch, loss, params, div)
+            SweepResult(
+                r.name,
+                r.display(),
+                r.color(),
+                g,
+                seed_batch,
+                x0_batch,
+                loss,
+                rec["sample_loss"][:, :n_steps],
+                params,
+                div,
+            )
         )
     return results

@@ -1,11 +1,16 @@
-"""Loss surfaces: the ``SURFACES`` registry.
+"""Loss surfaces: the ``SURFACES`` registry, in teaching order.
 
-Adding a ``Surface`` to a module's ``SURFACES`` tuple makes it show up in the app and the tests.
+Quadratics first (the theory is exact), then one failure mode each (a saddle, a cliff), the
+classic test functions, and last the multimodal ones. Adding a ``Surface`` to a module's
+``SURFACES`` tuple makes it show up in the app and the tests.
 """
 
-from surfaces import quadratic
+from surfaces import classic, multimodal, quadratic, teaching
 from surfaces.base import Point, Surface
 
-SURFACES: dict[str, Surface] = {s.name: s for s in (*quadratic.SURFACES,)}
+SURFACES: dict[str, Surface] = {
+    s.name: s
+    for s in (*quadratic.SURFACES, *teaching.SURFACES, *classic.SURFACES, *multimodal.SURFACES)
+}
 
 __all__ = ["SURFACES", "Point", "Surface"]

@@ -10,7 +10,8 @@ import jax.numpy as jnp
 
 from optlab.optimizers.base import HParam
 
-# f(x, y, p) -> loss, elementwise in x and y; ``p`` maps surface-parameter names to (traced) scalars.
+# f(x, y, p) -> loss, elementwise in x and y; ``p`` maps surface-parameter names to (traced)
+# scalars.
 SurfaceFn = Callable[[jax.Array, jax.Array, Mapping[str, jax.Array]], jax.Array]
 
 
@@ -35,7 +36,7 @@ class Surface:
         fn: ``fn(x, y, p)``, elementwise in ``x``/``y`` (so it evaluates a whole grid at once).
         bounds: ``((xmin, xmax), (ymin, ymax))`` for plotting.
         minima: every known global minimum (with its value).
-        local_minima, saddles: named points that teach something.
+        local_minima, saddles, local_maxima: named points that teach something.
         starts: good start points (the first is the default).
         log_color: colour the map on a log scale (Rosenbrock-like ranges).
         params: surface parameters (e.g. the ravine's condition number), traced in the engine.
@@ -52,6 +53,7 @@ class Surface:
     starts: tuple[Point, ...]
     local_minima: tuple[Point, ...] = ()
     saddles: tuple[Point, ...] = ()
+    local_maxima: tuple[Point, ...] = ()
     log_color: bool = False
     params: tuple[HParam, ...] = ()
     lr_hint: float = 1e-2

@@ -63,35 +63,40 @@ def test_scan_matches_python_loop(name):
     ref = python_loop(ROSEN, name, hp, (-1.2, 1.0), 40, settings)
     assert traj.params.shape == ref.shape
     np.testing.assert_allclose(traj.params, ref, rtol=2e-4, atol=2e-5)
-    np.testing.assert_allclose(traj.loss, [float(ROSEN.loss(jnp.asarray(p))) for p in ref],
-                               rtol=1e-3, atol=1e-5)
+    np.testing.assert_allclose(
+        traj.loss, [float(ROSEN.loss(jnp.asarray(p))) for p in ref], rtol=1e-3, atol=1e-5
+    )
 
 
 def test_trajectory_fields_are_consistent():
-    trajs = run(ROSEN, ["gd", "adam", "momentum"], (-1.5, 2.0), Settings(steps=30))
+    lrs = {"gd": 1e-3, "adam": 0.05, "momentum": 2e-4}
+    runs = [OptimizerRun(n, {"learning_rate": lr}) for n, lr in lrs.items()]
+    trajs = run(ROSEN, runs, (-1.5, 2.0), Settings(steps=30))
     for t in trajs:
         assert t.params.shape == (31, 2)
         assert t.loss.shape == (31,)
         assert t.grad.shape == t.update.shape == (30, 2)
         np.testing.assert_allclose(t.params[1:] - t.params[:-1], t.update, rtol=1e-4, atol=1e-6)
-        np.testing.assert_allclose(t.lr, OPTIMIZERS[t.name].hparam("learning_rate").default)
+        np.testing.assert_allclose(t.lr, lrs[t.name])
         np.testing.assert_allclose(t.grad_norm, np.linalg.norm(t.grad, axis=1), rtol=1e-5)
         assert t.diverged_at is None
-    assert set(trajs[1].moments) and all(v.shape == (30, 2) for v in trajs[1].moments.values())
+    assert trajs[1].moments
+    assert all(v.shape == (30, 2) for v in trajs[1].moments.values())
 
 
 def test_no_recompile_when_sliders_move(compile_counter):
     """Twenty different settings of everything a slider moves: zero backend compiles."""
     names = ["gd", "momentum", "rmsprop", "adam"]
     ravine = SURFACES["ravine"]
-    run(ravine, names, (-2.0, 1.0), Settings(steps=150))  # warm-up compiles
+    schedules = list(SCHEDULES)
+    # Warm-up: the engine compiles once; each schedule's few eager ops compile once per
+    # run-length bucket (JAX caches them op by op).
+    for schedule in schedules:
+        run(ravine, names, (-2.0, 1.0), Settings(steps=150, schedule=schedule))
     warm = compile_counter.count
     rng = np.random.default_rng(0)
-    schedules = list(SCHEDULES)
     for i in range(20):
-        runs = [
-            OptimizerRun(n, {"learning_rate": float(10 ** rng.uniform(-3, -1))}) for n in names
-        ]
+        runs = [OptimizerRun(n, {"learning_rate": float(10 ** rng.uniform(-3, -1))}) for n in names]
         runs[1] = OptimizerRun("momentum", {"beta": float(rng.uniform(0.5, 0.99))})
         settings = Settings(
             steps=int(rng.integers(101, 200)),  # same bucket (200)

@@ -1,0 +1,363 @@
+"""Helpers shared by the figure builders: the surface grid, numbers into the figure (rounded,
+finite), paths clipped for drawing, the loss axis, the map's background and axes, landmarks."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+import numpy as np
+import plotly.graph_objects as go
+
+from surfaces.base import Point, Surface
+
+if TYPE_CHECKING:
+    from optlab.engine import Trajectory
+    from optlab.plots import SurfaceImage
+
+FONT = 16  # projector-sized
+AXIS = {
+    "showline": True,
+    "mirror": True,
+    "linecolor": "#444",
+    "gridcolor": "#e5e5e5",
+    "zeroline": False,
+}
+CLICK_GRID_NAME = "click-grid"
+
+
+# ---------------------------------------------------------------------------------------------
+# Numbers into the figure.
+
+
+def rounded(a, sig: int = 6) -> list:
+    """``a`` flattened to Python floats of ``sig`` significant digits; non-finite → ``None``."""
+    flat = np.asarray(a, np.float64).ravel().tolist()
+    return [float(f"{v:.{sig}g}") if math.isfinite(v) else None for v in flat]
+
+
+def positive(a) -> list:
+    a = np.abs(np.asarray(a, np.float64))
+    return rounded(np.where(a > 0, a, np.nan), 5)
+
+
+def subsample(n: int, max_points: int) -> np.ndarray:
+    """Indexes of at most ``max_points`` of ``range(n)``: the first half of the budget kept
+    step by step (early zig-zags are what students look at), the rest evenly spread, the
+    last index always kept."""
+    if n <= max_points:
+        return np.arange(n)
+    head = max_points // 2
+    tail = np.round(np.linspace(head, n - 1, max_points - head)).astype(np.int64)
+    return np.unique(np.concatenate([np.arange(head), tail]))
+
+
+def _inside(p: np.ndarray, box) -> bool:
+    x0, x1, y0, y1 = box
+    return bool(np.all(np.isfinite(p)) and x0 <= p[0] <= x1 and y0 <= p[1] <= y1)
+
+
+def segment_exit(p: np.ndarray, q: np.ndarray, box) -> np.ndarray:
+    """Where the segment from ``p`` (inside ``box``) to ``q`` (outside) crosses the box edge."""
+    lo = np.array([box[0], box[2]], np.float64)
+    hi = np.array([box[1], box[3]], np.float64)
+    p, q = np.asarray(p, np.float64), np.asarray(q, np.float64)
+    d = q - p
+    t = 1.0
+    for a in range(2):
+        if q[a] > hi[a] and d[a] != 0:
+            t = min(t, (hi[a] - p[a]) / d[a])
+        elif q[a] < lo[a] and d[a] != 0:
+            t = min(t, (lo[a] - p[a]) / d[a])
+    return p + max(t, 0.0) * d
+
+
+def clip_path(xy: np.ndarray, bounds, far: float = 10.0) -> np.ndarray:
+    """The path with points beyond ``far`` spans outside ``bounds`` cut at that far box.
+
+    Indexes are kept (point ``i`` is still step ``i``): the first point of an excursion becomes
+    the exit point on the far box, the last one the re-entry point, the rest NaN (a gap).
+    Inside the far box nothing changes; it only keeps a run that flew off (1e30) drawable.
+    """
+    x0, x1, y0, y1 = bounds
+    sx, sy = far * (x1 - x0), far * (y1 - y0)
+    box = (x0 - sx, x1 + sx, y0 - sy, y1 + sy)
+    xy = np.array(xy, np.float64)
+    out = xy.copy()
+    ins = np.array([_inside(p, box) for p in xy], bool)
+    for i in np.flatnonzero(~ins):
+        out[i] = np.nan
+        if not np.all(np.isfinite(xy[i])):
+            continue
+        if i > 0 and ins[i - 1]:
+            out[i] = segment_exit(xy[i - 1], xy[i], box)
+        elif i + 1 < len(xy) and ins[i + 1]:
+            out[i] = segment_exit(xy[i + 1], xy[i], box)
+    return out
+
+
+def clipped_exit(xy: np.ndarray, bounds) -> np.ndarray:
+    """Where a path finally is: its last point if on the map, else where it last left the map."""
+    xy = np.asarray(xy, np.float64)
+    ins = np.array([_inside(p, bounds) for p in xy], bool)
+    last = xy[-1]
+    if ins[-1] or not ins.any():
+        x0, x1, y0, y1 = bounds
+        return np.array([np.clip(last[0], x0, x1), np.clip(last[1], y0, y1)])
+    i = int(np.flatnonzero(ins)[-1])
+    return segment_exit(xy[i], xy[i + 1], bounds)
+
+
+@dataclass(frozen=True)
+class LossAxis:
+    """How losses map onto the loss panel's fixed y axis (see ``lab_figure``)."""
+
+    type: str  # "log" or "linear"
+    shift: float  # y = loss − shift
+    floor: float  # log: smallest plotted y
+    lo_data: float
+    hi_data: float
+    title: str
+
+    @property
+    def lo(self) -> float:
+        return self.lo_data
+
+    @property
+    def range(self) -> list[float]:
+        if self.type == "log":
+            return [math.log10(self.lo_data), math.log10(self.hi_data)]
+        return [self.lo_data, self.hi_data]
+
+    def transform(self, loss) -> np.ndarray:
+        y = np.asarray(loss, np.float64) - self.shift
+        if self.type == "log":
+            y = np.where(np.isfinite(y), np.maximum(y, self.floor), np.nan)
+        return y
+
+    def clamp(self, y) -> np.ndarray:
+        """``y`` moved just inside the axis (plotly hides markers exactly on the edge)."""
+        y = np.asarray(y, np.float64)
+        if self.type == "log":
+            lo, hi = (math.log10(v) for v in (self.lo_data, self.hi_data))
+            inset = 0.015 * (hi - lo)
+            return 10 ** np.clip(np.log10(np.maximum(y, 1e-300)), lo + inset, hi - inset)
+        inset = 0.015 * (self.hi_data - self.lo_data)
+        return np.clip(y, self.lo_data + inset, self.hi_data - inset)
+
+
+def loss_axis(trajs: Sequence[Trajectory], surface, log_loss: bool) -> LossAxis:
+    """A fixed y axis for the losses: see ``lab_figure`` for the rules."""
+    per = [np.asarray(t.loss, np.float64) for t in trajs]
+    per = [v[np.isfinite(v)] for v in per]
+    allv = np.concatenate(per) if per else np.zeros(0)
+    if allv.size == 0:
+        return LossAxis("linear", 0.0, 0.0, 0.0, 1.0, "loss")
+    shift, title = 0.0, "loss (log scale)" if log_loss else "loss"
+    if log_loss and not (allv > 0).all():
+        known = [m.value for m in surface.minima if m.value is not None]
+        shift = float(min([*known, allv.min()]))
+        if shift != 0.0:
+            title = f"loss − f* (log), f* = {shift:.4g}"
+    y = [v - shift for v in per]
+    ok_max = max(
+        (float(v.max()) for v, t in zip(y, trajs, strict=True) if v.size and t.diverged_at is None),
+        default=-math.inf,
+    )
+    ymax = max(float(v.max()) for v in y if v.size)
+    start = max(float(v[0]) for v in y if v.size)
+    if log_loss:
+        hi = max(ok_max, min(ymax, max(start, 1e-30) * 1e3))
+        pos = np.concatenate(y)
+        pos = pos[pos > 0]
+        lo = max(float(pos.min()) if pos.size else hi * 1e-6, hi * 1e-14, 1e-300)
+        lo10, hi10 = math.log10(lo), math.log10(max(hi, lo))
+        if hi10 - lo10 < 1.0:
+            lo10, hi10 = lo10 - 0.5, hi10 + 0.5
+        pad = 0.04 * (hi10 - lo10)
+        return LossAxis("log", shift, lo, 10 ** (lo10 - pad), 10 ** (hi10 + pad), title)
+    lo = float(allv.min())
+    hi = max(ok_max, min(ymax, start + 3.0 * (start - lo)))
+    if hi <= lo:
+        lo, hi = lo - 0.5, hi + 0.5
+    pad = 0.05 * (hi - lo)
+    return LossAxis("linear", 0.0, 0.0, lo - pad, hi + pad, title)
+
+
+def background(image: SurfaceImage, xref: str = "x", yref: str = "y") -> dict:
+    """The ``layout.images`` entry placing ``image`` over its grid's bounds."""
+    x0, x1 = float(image.xs[0]), float(image.xs[-1])
+    y0, y1 = float(image.ys[0]), float(image.ys[-1])
+    return {
+        "source": image.uri,
+        "xref": xref,
+        "yref": yref,
+        "x": x0,
+        "y": y1,
+        "sizex": x1 - x0,
+        "sizey": y1 - y0,
+        "xanchor": "left",
+        "yanchor": "top",
+        "sizing": "stretch",
+        "layer": "below",
+    }
+
+
+def map_axes(bounds, equal: bool = True, xaxis: str = "xaxis", yaxis: str = "yaxis") -> dict:
+    """Layout entries fixing a map's axes to ``bounds`` (equal aspect when not too skewed)."""
+    x0, x1, y0, y1 = (float(b) for b in bounds)
+    common = {
+        "showgrid": False,
+        "zeroline": False,
+        "autorange": False,
+        "constrain": "domain",
+        "ticks": "outside",
+        "showline": True,
+        "mirror": True,
+        "linecolor": "#444",
+    }
+    xa = dict(common, range=[x0, x1], title={"text": "x"})
+    ya = dict(common, range=[y0, y1], title={"text": "y"})
+    if equal and 1 / 3 <= (y1 - y0) / (x1 - x0) <= 3:
+        ya |= {"scaleanchor": xaxis.replace("axis", ""), "scaleratio": 1}
+    return {xaxis: xa, yaxis: ya}
+
+
+def image_bounds(image: SurfaceImage) -> tuple[float, float, float, float]:
+    return float(image.xs[0]), float(image.xs[-1]), float(image.ys[0]), float(image.ys[-1])
+
+
+def surface_bounds(surface: Surface) -> tuple[float, float, float, float]:
+    (x0, x1), (y0, y1) = surface.bounds
+    return float(x0), float(x1), float(y0), float(y1)
+
+
+def landmarks(surface: Surface, start, xref="x", yref="y") -> list[go.Scatter]:
+    def pts(points, name, symbol, size, color):
+        if not points:
+            return None
+        hover = []
+        for p in points:
+            val = "" if p.value is None else f"<br>f = {p.value:.6g}"
+            hover.append(f"{p.label or name}<br>({p.x:.4g}, {p.y:.4g}){val}")
+        return go.Scatter(
+            x=[p.x for p in points],
+            y=[p.y for p in points],
+            mode="markers",
+            name=name,
+            marker={
+                "symbol": symbol,
+                "size": size,
+                "color": color,
+                "line": {"width": 2, "color": "black"},
+            },
+            hovertext=hover,
+            hovertemplate="%{hovertext}<extra></extra>",
+            showlegend=name != "start",
+            xaxis=xref,
+            yaxis=yref,
+            cliponaxis=False,
+        )
+
+    out = [
+        pts(surface.minima, "global minimum", "star", 22, "#ffd700"),
+        pts(surface.local_minima, "local minimum", "diamond", 14, "white"),
+        pts(surface.saddles, "saddle point", "hourglass", 14, "white"),
+        pts(
+            [Point(*map(float, start), "start")] if start is not None else (),
+            "start",
+            "square",
+            13,
+            "white",
+        ),
+    ]
+    return [t for t in out if t is not None]
+
+
+def click_grid_trace(image: SurfaceImage, bounds, n: int = 40) -> go.Scatter:
+    x0, x1, y0, y1 = bounds
+    gx, gy = np.meshgrid(np.linspace(x0, x1, n), np.linspace(y0, y1, n))
+    ix = np.clip(np.searchsorted(image.xs, gx.ravel()), 0, len(image.xs) - 1)
+    iy = np.clip(np.searchsorted(image.ys, gy.ravel()), 0, len(image.ys) - 1)
+    return go.Scatter(
+        x=rounded(gx.ravel(), 4),
+        y=rounded(gy.ravel(), 4),
+        customdata=rounded(image.z[iy, ix], 4),
+        mode="markers",
+        name=CLICK_GRID_NAME,
+        showlegend=False,
+        marker={"size": 14, "opacity": 0, "color": "white"},
+        hovertemplate="(%{x}, %{y})  f = %{customdata}<br>click: start here<extra></extra>",
+    )
+
+
+def at_step(arr: np.ndarray, step: int) -> np.ndarray:
+    return arr[min(step, len(arr) - 1)]
+
+
+def animation_controls(frame_steps: Sequence[int], frame_ms: int, plot_h: float) -> dict:
+    """``updatemenus`` (Play / Pause / Restart) and a step scrubber ``sliders`` entry, placed
+    in pixels below a plot area ``plot_h`` high; every frame moves with ``redraw: False``."""
+    play = {
+        "frame": {"duration": int(frame_ms), "redraw": False},
+        "transition": {"duration": 0},
+        "mode": "immediate",
+        "fromcurrent": True,
+    }
+    return {
+        "updatemenus": [
+            {
+                "type": "buttons",
+                "direction": "left",
+                "x": 0.0,
+                "y": -78 / plot_h,
+                "xanchor": "left",
+                "yanchor": "top",
+                "showactive": False,
+                "pad": {"r": 10, "t": 0},
+                "font": {"size": FONT},
+                "buttons": [
+                    {"label": "▶ Play", "method": "animate", "args": [None, play]},
+                    {
+                        "label": "❚❚ Pause",
+                        "method": "animate",
+                        "args": [[None], dict(play, frame={"duration": 0, "redraw": False})],
+                    },
+                    {
+                        "label": "↺ Restart",
+                        "method": "animate",
+                        "args": [None, dict(play, fromcurrent=False)],
+                    },
+                ],
+            }
+        ],
+        "sliders": [
+            {
+                "active": 0,
+                "x": 0.32,
+                "len": 0.68,
+                "y": -58 / plot_h,
+                "xanchor": "left",
+                "yanchor": "top",
+                "pad": {"t": 0},
+                "font": {"color": "rgba(0,0,0,0)", "size": 10},
+                "ticklen": 3,
+                "minorticklen": 0,
+                "currentvalue": {
+                    "prefix": "step ",
+                    "font": {"size": FONT, "color": "#222"},
+                    "xanchor": "left",
+                },
+                "steps": [
+                    {
+                        "label": str(s),
+                        "method": "animate",
+                        "args": [[str(s)], dict(play, frame={"duration": 0, "redraw": False})],
+                    }
+                    for s in frame_steps
+                ],
+            }
+        ],
+    }
