@@ -96,7 +96,7 @@ def optax_loop(names, steps):
         "adam": lambda: optax.adam(1e-2),
         "nadam": lambda: optax.nadam(1e-2),
     }
-    grad = jax.jit(jax.grad(lambda p: SURFACES["rosenbrock"].loss(p)))
+    grad = jax.jit(jax.grad(SURFACES["rosenbrock"].loss))
     for name in names:
         tx = makers[name]()
         update = jax.jit(tx.update)

@@ -104,7 +104,7 @@ class DataLoss:
     def data(self, **controls: float) -> dict[str, np.ndarray]:
         """The data set for these controls (numpy, unpadded): ``x``, ``y`` and the raw ``x``."""
         c = {p.name: p.clip(controls.get(p.name, p.default)) for p in self.params}
-        n = int(round(c["n_points"]))
+        n = round(c["n_points"])
         rng = np.random.default_rng(int(c["data_seed"]))
         x_raw = c["offset"] + c["scale"] * rng.standard_normal(n)
         x_std = (x_raw - x_raw.mean()) / max(x_raw.std(), 1e-12)
