@@ -226,24 +226,33 @@ def _as_run(r) -> OptimizerRun:
     raise TypeError(f"not an optimizer: {r!r}")
 
 
-def _at_step_all(rec: dict, name: str, n: int) -> np.ndarray:
-    """Column ``n`` of a per-step record; column ``S`` (past the scan) is the carry's final."""
-    per_step = rec[name]
-    return per_step[:, n] if n < per_step.shape[1] else rec[f"final_{name}"]
+def _with_final(rec: dict, name: str) -> np.ndarray:
+    """``[B, S+1, ...]``: the per-step record (point *before* each step) plus the final point."""
+    return np.concatenate([rec[name], rec[f"final_{name}"][:, None]], axis=1)
+
+
+def _ends(rec: dict, steps: int) -> tuple[np.ndarray, np.ndarray]:
+    """Per batch entry: ``kept`` steps and whether the run diverged.
+
+    A run diverged at step ``d`` when the result of step ``d`` (its new point, or the loss
+    there) is not finite; it then keeps ``d`` steps and ends at the last finite point.
+    """
+    div = rec["diverged_at"]
+    kept = np.where((div >= 0) & (div < steps), div, steps)
+    loss_there = np.take_along_axis(_with_final(rec, "loss"), kept[:, None], axis=1)[:, 0]
+    kept = np.where(np.isfinite(loss_there) | (kept == 0), kept, kept - 1)
+    return kept, kept < steps
 
 
 def _to_trajectory(run: OptimizerRun, rec: dict, b: int, steps: int) -> Trajectory:
-    div = int(rec["diverged_at"][b])
-    diverged_at = div if 0 <= div < steps else None
-    n = steps if diverged_at is None else diverged_at
-    if diverged_at is not None and n > 0 and not np.isfinite(_at_step_all(rec, "loss", n)[b]):
-        n -= 1  # the point reached at the diverging step already has an infinite loss
+    kept, diverged = _ends(rec, steps)
+    n = int(kept[b])
     return Trajectory(
         name=run.name,
         label=run.display(),
         color=run.color(),
-        params=np.concatenate([rec["params"][b, :n], _at_step_all(rec, "params", n)[b][None]]),
-        loss=np.append(rec["loss"][b, :n], _at_step_all(rec, "loss", n)[b]),
+        params=_with_final(rec, "params")[b, : n + 1],
+        loss=_with_final(rec, "loss")[b, : n + 1],
         sample_loss=rec["sample_loss"][b, :n],
         grad=rec["grad"][b, :n],
         update=rec["update"][b, :n],
@@ -251,7 +260,7 @@ def _to_trajectory(run: OptimizerRun, rec: dict, b: int, steps: int) -> Trajecto
         grad_norm=rec["grad_norm"][b, :n],
         clipped_norm=rec["clipped_norm"][b, :n],
         moments={k: v[b, :n] for k, v in rec["moments"].items()},
-        diverged_at=diverged_at,
+        diverged_at=n if diverged[b] else None,
     )
 
 
@@ -338,14 +347,7 @@ def sweep(
     out = _execute(problem, runs, settings, theta, hp_batch, x0_batch, seed_batch, pad_to)
     results = []
     for r, rec, g in zip(runs, out, grid_out, strict=True):
-        n_steps = settings.steps
-        loss = np.concatenate(
-            [rec["loss"][:, :n_steps], _at_step_all(rec, "loss", n_steps)[:, None]], axis=1
-        )
-        params = np.concatenate(
-            [rec["params"][:, :n_steps], _at_step_all(rec, "params", n_steps)[:, None]], axis=1
-        )
-        div = np.where(rec["diverged_at"] < n_steps, rec["diverged_at"], -1)
+        kept, diverged = _ends(rec, settings.steps)
         results.append(
             SweepResult(
                 r.name,
@@ -354,10 +356,10 @@ def sweep(
                 g,
                 seed_batch,
                 x0_batch,
-                loss,
-                rec["sample_loss"][:, :n_steps],
-                params,
-                div,
+                _with_final(rec, "loss")[:, : settings.steps + 1],
+                rec["sample_loss"][:, : settings.steps],
+                _with_final(rec, "params")[:, : settings.steps + 1],
+                np.where(diverged, kept, -1),
             )
         )
     return results
