@@ -6,7 +6,6 @@ Randomness (gradient noise, mini-batch order) is drawn for the whole run before 
 
 from __future__ import annotations
 
-import math
 from functools import partial
 from typing import Any, NamedTuple
 
@@ -65,47 +64,45 @@ class Carry(NamedTuple):
     state: Any
     alive: jax.Array  # no NaN/inf seen yet
     div_step: jax.Array  # the step whose result was not finite (-1 = none)
-    loss: jax.Array  # the last full loss evaluated
 
 
-def _one_step(problem, impl, loss_every, hp, bits, theta, tp, carry: Carry, t, scale, noise_t):
-    """One step of one optimizer on one batch entry: ``(carry, record)``."""
-    lr0 = hp.get("learning_rate", jnp.float32(1.0))
-    opt = make_impl(impl, hp)
-    full_loss = partial(problem.loss, theta=theta)
-    params = carry.params
+def _gradient(problem, theta, tp, params, t, bits, noise_t):
+    """What the optimizer sees at step ``t``: ``(sample loss, gradient, raw norm, clipped
+    norm)`` — the (mini-batch) gradient plus noise, clipped by value then by global norm, plus
+    coupled L2. The loop and the replay both call this, so they cannot disagree."""
     if getattr(problem, "stochastic", False):
         sample_loss, g = jax.value_and_grad(problem.sample_loss)(params, theta, t, bits)
-        loss = jax.lax.cond(t % loss_every == 0, full_loss, lambda _: carry.loss, params)
     else:
-        loss, g = jax.value_and_grad(full_loss)(params)
-        sample_loss = loss
+        sample_loss, g = jax.value_and_grad(problem.loss)(params, theta)
     g = g + tp["grad_noise"] * noise_t
     raw_norm = transforms.global_norm(g)
-    g = transforms.clip_by_global_norm(
-        transforms.clip_by_value(g, tp["clip_value"]), tp["clip_norm"]
-    )
+    g = transforms.clip_by_value(g, tp["clip_value"])
+    g = transforms.clip_by_global_norm(g, tp["clip_norm"])
     clipped_norm = transforms.global_norm(g)
-    g = transforms.add_l2(g, params, tp["l2"])
+    return sample_loss, transforms.add_l2(g, params, tp["l2"]), raw_norm, clipped_norm
+
+
+def _one_step(problem, impl, hp, bits, theta, tp, carry: Carry, t, scale, noise_t):
+    """One step of one optimizer on one batch entry: ``(carry, record)``.
+
+    Only the point and the optimizer's moments are recorded: everything else is recomputed
+    after the loop by ``_replay`` (a loop that writes many per-step outputs runs ~10× slower
+    on XLA's CPU backend here)."""
+    lr0 = hp.get("learning_rate", jnp.float32(1.0))
+    opt = make_impl(impl, hp)
+    params = carry.params
+    sample_loss, g, _, _ = _gradient(problem, theta, tp, params, t, bits, noise_t)
     lr = lr0 * scale
     extra = {}
     if opt.needs_hessian:
-        hess = jax.hessian(full_loss)(params)
+        hess = jax.hessian(problem.loss)(params, theta)
         extra["hessian"] = hess + tp["l2"] * jnp.eye(params.size, dtype=params.dtype)
     updates, new_state = opt.step(g, carry.state, params, lr, lr0, extra)
-    updates = transforms.decoupled_decay(updates, params, lr, tp["weight_decay"])
-    new_params = params + updates
-    ok = carry.alive & jnp.isfinite(loss) & _all_finite(g) & _all_finite(new_params)
+    new_params = params + transforms.decoupled_decay(updates, params, lr, tp["weight_decay"])
+    ok = carry.alive & jnp.isfinite(sample_loss) & _all_finite(g) & _all_finite(new_params)
     keep = partial(jnp.where, ok)
     record = {
         "params": params,
-        "loss": loss,
-        "sample_loss": sample_loss,
-        "grad": g,
-        "update": jnp.where(ok, updates, 0.0),
-        "lr": lr,
-        "grad_norm": raw_norm,
-        "clipped_norm": clipped_norm,
         "moments": {k: ravel_pytree(m)[0] for k, m in opt.moments(new_state).items()},
     }
     new_carry = Carry(
@@ -113,34 +110,50 @@ def _one_step(problem, impl, loss_every, hp, bits, theta, tp, carry: Carry, t, s
         jax.tree.map(keep, new_state, carry.state),
         ok,
         jnp.where(carry.alive & ~ok, t, carry.div_step),
-        loss,
     )
     return new_carry, record
 
 
-def _randomness(steps, seed, x0):
-    """The run's gradient noise ``[steps, D]`` and mini-batch order bits ``uint32[steps, 2]``."""
+def _replay(problem, loss_every, theta, tp, lr_scale, hp, points, final, noise, bits):
+    """Per-step records of one run, vectorised over steps from its recorded points."""
+    steps = points.shape[0]
+    t = jnp.arange(steps, dtype=jnp.int32)
+    grads = jax.vmap(partial(_gradient, problem, theta, tp), in_axes=(0, 0, None, 0))
+    sample_loss, g, raw, clipped = grads(points, t, bits, noise)
+    full_loss = jax.vmap(partial(problem.loss, theta=theta))
+    if getattr(problem, "stochastic", False):  # the full loss every loss_every-th step
+        coarse = full_loss(points[::loss_every])
+        loss = jnp.repeat(coarse, loss_every, total_repeat_length=steps)
+    else:
+        loss = sample_loss
+    with_final = jnp.concatenate([points, final[None]])
+    return {
+        "params": points,
+        "loss": loss,
+        "sample_loss": sample_loss,
+        "grad": g,
+        "update": jnp.diff(with_final, axis=0),
+        "lr": hp.get("learning_rate", jnp.float32(1.0)) * lr_scale,
+        "grad_norm": raw,
+        "clipped_norm": clipped,
+        "final_params": final,
+        "final_loss": problem.loss(final, theta),
+    }
+
+
+def _randomness(steps, stochastic, grad_noise, seed, x0):
+    """The run's gradient noise ``[steps, D]`` (zeros, and no random draws, when the noise
+    level is 0) and, for a stochastic problem, mini-batch order bits ``uint32[steps, 2]``."""
     key = jax.random.key(seed)
-    noise = jax.random.normal(jax.random.fold_in(key, 1), (steps, *x0.shape), x0.dtype)
+    shape = (steps, *x0.shape)
+    noise = jax.lax.cond(
+        grad_noise > 0,
+        lambda: jax.random.normal(jax.random.fold_in(key, 1), shape, x0.dtype),
+        lambda: jnp.zeros(shape, x0.dtype),
+    )
+    if not stochastic:
+        return noise, jnp.zeros((steps, 2), jnp.uint32)
     return noise, jax.random.bits(jax.random.fold_in(key, 2), (steps, 2), jnp.uint32)
-
-
-def _pack(tree, layout: dict) -> jax.Array:
-    """All of a step's records as one float32 vector (remembering the layout while tracing):
-    the loop then stacks one output instead of a dozen."""
-    leaves, layout["treedef"] = jax.tree.flatten(tree)
-    layout["shapes"] = [leaf.shape for leaf in leaves]
-    return jnp.concatenate([jnp.ravel(leaf).astype(jnp.float32) for leaf in leaves])
-
-
-def _unpack(packed: jax.Array, layout: dict):
-    """Inverse of ``_pack`` for the stacked ``[steps, total]`` output."""
-    leaves, offset = [], 0
-    for shape in layout["shapes"]:
-        size = math.prod(shape)
-        leaves.append(packed[:, offset : offset + size].reshape(packed.shape[0], *shape))
-        offset += size
-    return jax.tree.unflatten(layout["treedef"], leaves)
 
 
 def _init_state(impl, hp, x0):
@@ -156,31 +169,36 @@ def run_all(problem, impls, steps, loss_every, hps, x0s, seeds, theta, lr_scale,
     Each optimizer gets its own ``lax.scan``, written out in sequence in the one compiled
     function (measured faster here than one loop whose body steps all of them)."""
     out = []
+    stochastic = getattr(problem, "stochastic", False)
     for impl, hp, x0, seed in zip(impls, hps, x0s, seeds, strict=True):
-        noise, bits = jax.vmap(partial(_randomness, steps))(seed, x0)
+        noise, bits = jax.vmap(partial(_randomness, steps, stochastic, tp["grad_noise"]))(seed, x0)
         n = x0.shape[0]
         carry = Carry(
             x0,
             jax.vmap(partial(_init_state, impl))(hp, x0),
             jnp.ones(n, bool),
             jnp.full(n, -1, jnp.int32),
-            jnp.full(n, jnp.nan, jnp.float32),
         )
         step = jax.vmap(
-            partial(_one_step, problem, impl, loss_every),
-            in_axes=(0, 0, None, None, 0, None, None, 0),
+            partial(_one_step, problem, impl), in_axes=(0, 0, None, None, 0, None, None, 0)
         )
-        layout = {}
 
-        def body(c, xs, step=step, hp=hp, bits=bits, noise=noise, layout=layout):
-            t, scale = xs
-            c, record = step(hp, bits, theta, tp, c, t, scale, noise[:, t])
-            return c, _pack(record, layout)
+        def body(c, xs, step=step, hp=hp, bits=bits):
+            t, scale, noise_t = xs
+            return step(hp, bits, theta, tp, c, t, scale, noise_t)
 
-        final, packed = jax.lax.scan(body, carry, (jnp.arange(steps, dtype=jnp.int32), lr_scale))
-        rec = jax.tree.map(lambda a: jnp.swapaxes(a, 0, 1), _unpack(packed, layout))
-        rec["final_params"] = final.params
-        rec["final_loss"] = jax.vmap(partial(problem.loss, theta=theta))(final.params)
-        rec["diverged_at"] = final.div_step
-        out.append(rec)
+        xs = (jnp.arange(steps, dtype=jnp.int32), lr_scale, jnp.swapaxes(noise, 0, 1))
+        final, rec = jax.lax.scan(body, carry, xs)
+        rec = jax.tree.map(lambda a: jnp.swapaxes(a, 0, 1), rec)  # [steps, B] -> [B, steps]
+        replay = jax.vmap(
+            partial(_replay, problem, loss_every, theta, tp, lr_scale),
+            in_axes=(0, 0, 0, 0, 0),
+        )
+        out.append(
+            {
+                **replay(hp, rec["params"], final.params, noise, bits),
+                "moments": rec["moments"],
+                "diverged_at": final.div_step,
+            }
+        )
     return out

@@ -1,0 +1,1 @@
+"""Streamlit pages and their glue: thin layers over the engine, plots and exports."""

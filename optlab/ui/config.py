@@ -1,0 +1,185 @@
+"""The surfaces page's whole configuration as one immutable value, its defaults, and the
+value grids its sliders offer (pure logic, no Streamlit). ``optlab.urlstate`` turns it into a
+URL and back.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass, field, replace
+from functools import lru_cache
+
+from optlab.optimizers import OPTIMIZERS
+from optlab.optimizers.base import HParam
+from optlab.schedules import SCHEDULES
+from surfaces import SURFACES
+
+STEPS_RANGE = (10, 2000)
+FRAME_MS_RANGE = (20, 1000)
+CLIP_MODES = ("off", "norm", "value")
+WD_MODES = ("off", "l2", "decoupled")
+CLIP_AT = HParam("clip_at", "clipping threshold", 1.0, 1e-3, 1e3, log=True)
+WD_AT = HParam("wd_at", "weight decay λ", 1e-2, 1e-5, 10.0, log=True)
+# Control groups that ``hide=`` can take away (their values still come from the URL).
+GROUPS = (
+    "surface", "optimizers", "hparams", "steps", "start", "schedule",
+    "clip", "wd", "display", "state", "results", "exports", "share",
+)  # fmt: skip
+PREFERRED_SURFACE = "himmelblau"  # the four default optimizers race without diverging
+PREFERRED_OPTIMIZERS = ("gd", "momentum", "rmsprop", "adam")
+
+Pairs = tuple[tuple[str, float], ...]
+
+
+# ---------------------------------------------------------------------------------------------
+# Slider grids: every float control is a select-slider over nice values, so a URL value is
+# snapped to the same grid the widget offers (and the round trip is exact).
+
+
+def _round_sig(v: float, digits: int = 6) -> float:
+    return float(f"{v:.{digits}g}")
+
+
+@lru_cache(maxsize=512)
+def value_grid(h: HParam) -> tuple[float, ...]:
+    """The values a slider for ``h`` offers: log-spaced (10 per decade) or linear (~100
+    steps, plus 0.95 … 0.9999 near 1 for decay rates); always with low, high and default."""
+    if h.kind == "bool":
+        return (0.0, 1.0)
+    values = {h.low, h.high, h.default}
+    if h.log and h.low > 0:
+        mantissas = (1, 1.2, 1.5, 2, 2.5, 3, 4, 5, 6, 8)
+        for e in range(math.floor(math.log10(h.low)), math.ceil(math.log10(h.high)) + 1):
+            values.update(m * 10.0**e for m in mantissas)
+    else:
+        raw = (h.high - h.low) / 100
+        mag = 10.0 ** math.floor(math.log10(raw)) if raw > 0 else 1.0
+        step = next((m * mag for m in (1, 2, 5, 10) if m * mag >= raw), 10 * mag)
+        n = math.floor((h.high - h.low) / step + 1e-9)
+        values.update(h.low + i * step for i in range(n + 1))
+        values.update((0.95, 0.98, 0.99, 0.995, 0.999, 0.9995, 0.9999))
+    lo, hi = h.low * (1 - 1e-9), h.high * (1 + 1e-9) if h.high > 0 else h.high
+    return tuple(sorted({_round_sig(v) for v in values if lo <= v <= hi}))
+
+
+def snap(h: HParam, value: float) -> float:
+    """The grid value nearest ``value`` (in log distance on log grids)."""
+    grid = value_grid(h)
+    if h.kind == "bool":
+        return 1.0 if value else 0.0
+    if h.log and h.low > 0 and value > 0:
+        return min(grid, key=lambda g: abs(math.log(g) - math.log(value)))
+    return min(grid, key=lambda g: abs(g - value))
+
+
+# ---------------------------------------------------------------------------------------------
+# The configuration.
+
+
+@dataclass(frozen=True)
+class RunKey:
+    """The part of a configuration that the numbers depend on (the cache key of a run)."""
+
+    surface: str
+    theta: Pairs
+    optimizers: tuple[tuple[str, Pairs], ...]
+    steps: int
+    start: tuple[float, float]
+    schedule: str
+    schedule_params: Pairs
+    clip: str
+    clip_at: float
+    wd: str
+    wd_at: float
+
+    def single(self, index: int) -> RunKey:
+        """The key of optimizer ``index``'s own run (the runs are independent)."""
+        return replace(self, optimizers=(self.optimizers[index],))
+
+
+@dataclass(frozen=True)
+class Config:
+    """Everything the surfaces page shows. Parameter tuples are complete (defaults filled in)."""
+
+    surface: str
+    theta: Pairs
+    optimizers: tuple[str, ...]
+    hparams: tuple[tuple[str, Pairs], ...]  # one entry per selected optimizer, same order
+    steps: int = 200
+    start: tuple[float, float] = (0.0, 0.0)
+    schedule: str = "constant"
+    schedule_params: Pairs = ()
+    clip: str = "off"
+    clip_at: float = CLIP_AT.default
+    wd: str = "off"
+    wd_at: float = WD_AT.default
+    log_loss: bool = True
+    frame_ms: int = 60
+    view3d: bool = False
+    inspect: str = ""
+    at: int = 0
+    present: bool = False
+    hide: tuple[str, ...] = field(default=())
+
+    def hp(self, opt: str) -> dict[str, float]:
+        return dict(dict(self.hparams).get(opt, ()))
+
+    def run_key(self) -> RunKey:
+        return RunKey(
+            self.surface, self.theta, self.hparams, self.steps, self.start, self.schedule,
+            self.schedule_params, self.clip, self.clip_at, self.wd, self.wd_at,
+        )  # fmt: skip
+
+    def hidden(self, group: str) -> bool:
+        return group in self.hide
+
+
+def surface_defaults(surface: str) -> tuple[Pairs, tuple[float, float]]:
+    s = SURFACES[surface]
+    start = (float(s.starts[0].x), float(s.starts[0].y)) if s.starts else (0.0, 0.0)
+    return tuple((p.name, float(p.default)) for p in s.params), start
+
+
+def optimizer_defaults(opt: str) -> Pairs:
+    return tuple((h.name, snap(h, h.default)) for h in OPTIMIZERS[opt].hparams)
+
+
+def schedule_defaults(schedule: str) -> Pairs:
+    return tuple((p.name, snap(p, p.default)) for p in SCHEDULES[schedule].params)
+
+
+def default_surface() -> str:
+    return PREFERRED_SURFACE if PREFERRED_SURFACE in SURFACES else next(iter(SURFACES))
+
+
+def default_optimizers() -> tuple[str, ...]:
+    chosen = tuple(o for o in PREFERRED_OPTIMIZERS if o in OPTIMIZERS)
+    return chosen or tuple(OPTIMIZERS)[:4]
+
+
+def default_config(surface: str | None = None) -> Config:
+    surface = surface or default_surface()
+    theta, start = surface_defaults(surface)
+    opts = default_optimizers()
+    return Config(
+        surface=surface,
+        theta=tuple((k, snap(_surface_param(surface, k), v)) for k, v in theta),
+        optimizers=opts,
+        hparams=tuple((o, optimizer_defaults(o)) for o in opts),
+        start=start,
+        schedule_params=schedule_defaults("constant") if "constant" in SCHEDULES else (),
+        schedule="constant" if "constant" in SCHEDULES else next(iter(SCHEDULES)),
+    )
+
+
+def _surface_param(surface: str, name: str) -> HParam:
+    return next(p for p in SURFACES[surface].params if p.name == name)
+
+
+def with_optimizers(cfg: Config, opts: Sequence[str]) -> Config:
+    """``cfg`` with this optimizer selection; hyperparameters kept where known, else defaults."""
+    old = dict(cfg.hparams)
+    hparams = tuple((o, old.get(o, optimizer_defaults(o))) for o in opts)
+    inspect = cfg.inspect if cfg.inspect in opts else ""
+    return replace(cfg, optimizers=tuple(opts), hparams=hparams, inspect=inspect)

@@ -1,0 +1,233 @@
+"""The surfaces page's sidebar: every control, seeded from and read back into a ``Config``.
+
+Each group is one function ``(cfg) -> cfg``; a group named in ``?hide=`` is not drawn and
+keeps the configuration's (URL's) values.
+"""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+import streamlit as st
+
+from optlab.optimizers import OPTIMIZERS
+from optlab.optimizers.base import HParam
+from optlab.schedules import SCHEDULES
+from optlab.ui import figures
+from optlab.ui.state import CFG, force, seed
+from optlab.urlstate import (
+    CLIP_AT,
+    CLIP_MODES,
+    FRAME_MS_RANGE,
+    STEPS_RANGE,
+    WD_AT,
+    WD_MODES,
+    Config,
+    Pairs,
+    snap,
+    surface_defaults,
+    value_grid,
+    with_optimizers,
+)
+from surfaces import SURFACES
+
+CLIP_LABELS = {"off": "off", "norm": "global norm", "value": "by value"}
+WD_LABELS = {"off": "off", "l2": "coupled L2", "decoupled": "decoupled"}
+CLICK_CURVES = "_optlab_click_curves"
+
+
+def fmt_value(v: float) -> str:
+    return f"{v:.4g}"
+
+
+def hparam_widget(h: HParam, key: str, value: float, label: str | None = None) -> float:
+    """A toggle for booleans, otherwise a select-slider over the parameter's value grid."""
+    label = label or h.label
+    if h.kind == "bool":
+        seed(key, bool(value))
+        return 1.0 if st.toggle(label, key=key, help=h.help or None) else 0.0
+    seed(key, snap(h, value))
+    return float(
+        st.select_slider(
+            label, options=value_grid(h), key=key, format_func=fmt_value, help=h.help or None
+        )
+    )
+
+
+def params_widgets(specs: tuple[HParam, ...], values: Pairs, prefix: str) -> Pairs:
+    current = dict(values)
+    return tuple(
+        (p.name, hparam_widget(p, f"{prefix}.{p.name}", current.get(p.name, p.default)))
+        for p in specs
+    )
+
+
+# ---------------------------------------------------------------------------------------------
+# Groups.
+
+
+def surface_group(cfg: Config) -> Config:
+    seed("surface", cfg.surface)
+    name = st.selectbox(
+        "Surface", list(SURFACES), key="surface", format_func=lambda n: SURFACES[n].display
+    )
+    if name != cfg.surface:
+        theta, start = surface_defaults(name)
+        cfg = replace(cfg, surface=name, theta=theta, start=start)
+        force("start_x", start[0])
+        force("start_y", start[1])
+    theta = params_widgets(SURFACES[name].params, cfg.theta, f"theta.{name}")
+    return replace(cfg, theta=theta)
+
+
+def optimizers_group(cfg: Config) -> Config:
+    seed("opt", list(cfg.optimizers))
+    opts = st.multiselect(
+        "Optimizers",
+        list(OPTIMIZERS),
+        key="opt",
+        format_func=lambda n: OPTIMIZERS[n].display,
+        placeholder="Pick optimizers to race",
+    )
+    return with_optimizers(cfg, opts)
+
+
+def hparams_group(cfg: Config) -> Config:
+    hparams = []
+    for opt, pairs in cfg.hparams:
+        spec = OPTIMIZERS[opt]
+        values = dict(pairs)
+        first, *rest = spec.hparams
+        new = {first.name: hparam_widget(
+            first, f"hp.{opt}.{first.name}", values[first.name], f"{spec.display} · {first.label}"
+        )}  # fmt: skip
+        if rest:
+            with st.expander(f"{spec.display}: more settings"):
+                st.latex(spec.latex)
+                for h in rest:
+                    new[h.name] = hparam_widget(h, f"hp.{opt}.{h.name}", values[h.name])
+        hparams.append((opt, tuple((h.name, new[h.name]) for h in spec.hparams)))
+    return replace(cfg, hparams=tuple(hparams))
+
+
+def steps_group(cfg: Config) -> Config:
+    seed("steps", cfg.steps)
+    lo, hi = STEPS_RANGE
+    return replace(cfg, steps=int(st.slider("Steps", lo, hi, step=10, key="steps")))
+
+
+def start_group(cfg: Config) -> Config:
+    (x0, x1), (y0, y1) = SURFACES[cfg.surface].bounds
+    seed("start_x", float(cfg.start[0]))
+    seed("start_y", float(cfg.start[1]))
+    left, right = st.columns(2)
+    x = left.number_input("start x", x0, x1, step=0.1, format="%.3f", key="start_x")
+    y = right.number_input("start y", y0, y1, step=0.1, format="%.3f", key="start_y")
+    st.caption("…or click anywhere on the map to start there.")
+    return replace(cfg, start=(float(x), float(y)))
+
+
+def schedule_group(cfg: Config) -> Config:
+    seed("sched", cfg.schedule)
+    name = st.selectbox(
+        "Learning-rate schedule",
+        list(SCHEDULES),
+        key="sched",
+        format_func=lambda n: SCHEDULES[n].display,
+    )
+    spec = SCHEDULES[name]
+    values = cfg.schedule_params if name == cfg.schedule else ()
+    params = params_widgets(spec.params, values, f"sched.{name}")
+    st.latex(spec.latex)
+    return replace(cfg, schedule=name, schedule_params=params)
+
+
+def lr_curve(slot, cfg: Config) -> None:
+    """Each optimizer's learning rate over the run (drawn into ``slot`` after the main chart,
+    so a slider move updates the race first)."""
+    if slot is None or not cfg.optimizers:
+        return
+    lrs = tuple((OPTIMIZERS[o].display, cfg.hp(o)["learning_rate"]) for o in cfg.optimizers)
+    fig = figures.lr_curve(cfg.schedule, cfg.steps, cfg.schedule_params, lrs)
+    slot.plotly_chart(fig, key="lr_curve", config={"displayModeBar": False}, theme=None)
+
+
+def clip_group(cfg: Config) -> Config:
+    seed("clip", cfg.clip)
+    mode = st.radio(
+        "Gradient clipping", CLIP_MODES, key="clip", horizontal=True,
+        format_func=CLIP_LABELS.__getitem__,
+    )  # fmt: skip
+    at = cfg.clip_at
+    if mode != "off":
+        at = hparam_widget(CLIP_AT, "clip_at", cfg.clip_at, "clipping threshold")
+    return replace(cfg, clip=mode, clip_at=at)
+
+
+def wd_group(cfg: Config) -> Config:
+    seed("wd", cfg.wd)
+    mode = st.radio(
+        "Weight decay", WD_MODES, key="wd", horizontal=True, format_func=WD_LABELS.__getitem__,
+        help="Coupled L2 adds λθ to the gradient (so adaptive methods rescale it); decoupled "
+        "decay shrinks θ by ηλθ after the update (AdamW-style).",
+    )  # fmt: skip
+    at = cfg.wd_at
+    if mode != "off":
+        at = hparam_widget(WD_AT, "wd_at", cfg.wd_at, "weight decay λ")
+    return replace(cfg, wd=mode, wd_at=at)
+
+
+def display_group(cfg: Config) -> Config:
+    seed("log_loss", cfg.log_loss)
+    seed("frame_ms", cfg.frame_ms)
+    seed("view3d", cfg.view3d)
+    log_loss = st.toggle("Log-scale loss axis", key="log_loss")
+    lo, hi = FRAME_MS_RANGE
+    frame_ms = st.slider("Animation: ms per frame", lo, hi, step=10, key="frame_ms")
+    view3d = st.toggle("3-D view", key="view3d")
+    return replace(cfg, log_loss=bool(log_loss), frame_ms=int(frame_ms), view3d=bool(view3d))
+
+
+GROUPS = (
+    ("surface", surface_group, None),
+    ("optimizers", optimizers_group, None),
+    ("hparams", hparams_group, None),
+    ("steps", steps_group, "Run"),
+    ("start", start_group, None),
+    ("schedule", schedule_group, "Schedule"),
+    ("clip", clip_group, "Gradient transforms"),
+    ("wd", wd_group, None),
+    ("display", display_group, "Display"),
+)
+
+
+def sidebar(cfg: Config):
+    """Draw every visible control group in the sidebar. Returns the configuration they
+    describe and the (still empty) slot for the learning-rate curve."""
+    slot = None
+    with st.sidebar:
+        for name, group, heading in GROUPS:
+            if cfg.hidden(name):
+                continue
+            if heading:
+                st.subheader(heading, divider="gray")
+            cfg = group(cfg)
+            if name == "schedule":
+                slot = st.empty()
+    return cfg, slot
+
+
+def on_map_click() -> None:
+    """Callback of the lab chart: a click on the invisible marker grid sets the start point."""
+    event = st.session_state.get("lab_chart")
+    points = (event or {}).get("selection", {}).get("points", [])
+    curves = st.session_state.get(CLICK_CURVES, ())
+    chosen = [p for p in points if p.get("curve_number") in curves and "x" in p and "y" in p]
+    cfg = st.session_state.get(CFG)
+    if not chosen or cfg is None:
+        return
+    (x0, x1), (y0, y1) = SURFACES[cfg.surface].bounds
+    x = min(max(round(float(chosen[-1]["x"]), 3), x0), x1)
+    y = min(max(round(float(chosen[-1]["y"]), 3), y0), y1)
+    force("start_x", x)
+    force("start_y", y)
