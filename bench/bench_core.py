@@ -29,8 +29,16 @@ from surfaces import SURFACES
 
 EIGHT = ("gd", "momentum", "nesterov", "adagrad", "rmsprop", "adadelta", "adam", "nadam")
 # Learning rates at which each converges on Rosenbrock from START (so no run is cut short).
-LRS = {"gd": 1e-3, "momentum": 2e-4, "nesterov": 2e-4, "adagrad": 0.3, "rmsprop": 1e-2,
-       "adadelta": 1.0, "adam": 2e-2, "nadam": 2e-2}
+LRS = {
+    "gd": 1e-3,
+    "momentum": 2e-4,
+    "nesterov": 2e-4,
+    "adagrad": 0.3,
+    "rmsprop": 1e-2,
+    "adadelta": 1.0,
+    "adam": 2e-2,
+    "nadam": 2e-2,
+}
 START = (-1.5, 2.0)
 
 
@@ -111,6 +119,18 @@ def optax_loop(names, steps):
         p.block_until_ready()
 
 
+def compile_log() -> list[str]:
+    """A list that fills with one entry per XLA backend compile from now on."""
+    compiles: list[str] = []
+
+    def listen(event: str, duration: float, **kwargs) -> None:
+        if event == "/jax/core/compile/backend_compile_duration":
+            compiles.append(event)
+
+    jax.monitoring.register_event_duration_secs_listener(listen)
+    return compiles
+
+
 def best_of(fn, repeats):
     times = []
     for _ in range(repeats):
@@ -188,12 +208,7 @@ def main() -> None:
     print(f"  jitted vmap grid {t_grid * 1e3:.2f} ms, NumPy broadcast {t_np_grid * 1e3:.2f} ms")
 
     # (5) recompiles across hyperparameter changes.
-    compiles = []
-    jax.monitoring.register_event_duration_secs_listener(
-        lambda ev, d, **kw: (
-            compiles.append(ev) if ev == "/jax/core/compile/backend_compile_duration" else None
-        )
-    )
+    compiles = compile_log()
     rng = np.random.default_rng(0)
     for _ in range(20):
         changed = [

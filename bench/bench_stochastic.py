@@ -21,7 +21,7 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from bench_core import EIGHT, best_of, np_step
+from bench_core import EIGHT, best_of, compile_log, np_step
 
 from optlab.engine import OptimizerRun, Settings, sweep
 from optlab.optimizers import OPTIMIZERS
@@ -83,12 +83,7 @@ def main() -> None:
     )
     print(f"  ratio {ratio:.0f}x   target >= 50x: {'PASS' if ratio >= 50 else 'MISS'}")
 
-    compiles = []
-    jax.monitoring.register_event_duration_secs_listener(
-        lambda ev, d, **kw: (
-            compiles.append(ev) if ev == "/jax/core/compile/backend_compile_duration" else None
-        )
-    )
+    compiles = compile_log()
     rng = np.random.default_rng(1)
     for _ in range(10):
         controls = CONTROLS | {"batch_size": int(rng.integers(1, POINTS))}
