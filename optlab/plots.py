@@ -19,13 +19,14 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 import plotly.graph_objects as go
-from plotly.subplots import make_subplots
 
 from optlab.colormap import SurfaceImage, surface_image_cached, window_image
 from optlab.plot_helpers import (
     AXIS,
     CLICK_GRID_NAME,
     FONT,
+    NO_TEMPLATE,
+    ReadyFigure,
     animation_controls,
     at_step,
     background,
@@ -52,10 +53,13 @@ if TYPE_CHECKING:
 
 __all__ = [
     "CLICK_GRID_NAME",
+    "ReadyFigure",
     "SurfaceImage",
     "eff_step_figure",
     "lab_figure",
+    "lab_spec",
     "lr_curve_figure",
+    "lr_curve_spec",
     "state_figure",
     "surface3d_figure",
     "surface_image",
@@ -64,6 +68,7 @@ __all__ = [
 
 CURSOR_NAME = "cursor"
 CURRENT_PREFIX = "current: "
+POINT_EDGE = {"width": 2.5, "color": "white"}
 
 
 def surface_image(
@@ -81,6 +86,13 @@ def surface_image(
 
 
 def lab_figure(
+    surface: Surface, trajs: Sequence[Trajectory], image: SurfaceImage, **kw
+) -> go.Figure:
+    """:func:`lab_spec` as a ``go.Figure`` (same JSON; built without plotly's validation)."""
+    return go.Figure(lab_spec(surface, trajs, image, **kw), _validate=False)
+
+
+def lab_spec(
     surface: Surface,
     trajs: Sequence[Trajectory],
     image: SurfaceImage,
@@ -92,27 +104,32 @@ def lab_figure(
     click_grid: bool = True,
     height: int = 560,
     max_points: int = 800,
-) -> go.Figure:
-    """Map (left) and loss vs step (right), one Play/Pause + step scrubber driving both.
+    font: int = FONT,
+) -> dict:
+    """Map (left) and loss vs step (right), one Play/Pause + step scrubber driving both, as a
+    plain JSON-ready figure dict (what ``st.plotly_chart`` gets through :class:`ReadyFigure`).
 
-    Trace order: [click grid], landmarks (global minima ★, local minima ◆, saddles, start ■),
-    per optimizer a map line and a loss line, [diverged ✕ on map, on loss], then the animated
-    traces — per optimizer a current point on the map and one on the loss curve, and the
-    cursor. Frames (named by step) touch only those last ``2 N + 1`` traces.
+    Trace order: [click grid], per optimizer a map line and a loss line, [diverged ✕ on map,
+    on loss], landmarks (global minima ★, local minima ◆, saddles, start ■), then the
+    animated traces — per optimizer a current point on the map and one on the loss curve, and
+    the cursor. Frames (named by step) touch only those last ``2 N + 1`` traces.
 
     Loss panel (``log_loss``): log axis on the raw loss when every finite loss is > 0;
     otherwise log of ``loss − f*`` (``f*`` = the lowest known minimum value or the lowest loss,
     gaps floored at a small positive value) and the axis title says so. ``log_loss=False``:
     linear raw loss. The axis is fixed; a diverging run's curve leaves through the top.
     Map lines longer than ``max_points`` points are subsampled (hover still gives true steps).
+
+    Built for a fast redraw (the browser draws it anew on every slider move): paths are lines
+    without per-step markers and the click grid draws no markers (``click_grid_trace``);
+    ``font`` sets the base font size (projector mode).
     """
     bounds = surface_bounds(surface)
     if start is None and trajs:
         start = trajs[0].params[0][:2]
-    fig = make_subplots(rows=1, cols=2, horizontal_spacing=0.09, column_widths=[0.45, 0.55])
-    fig.add_layout_image(background(image))
+    data: list[dict] = []
     if click_grid:
-        fig.add_trace(click_grid_trace(image, bounds), row=1, col=1)
+        data.append(click_grid_trace(image, bounds))
     ax = loss_axis(trajs, surface, log_loss)
     t_max = max((len(t.params) - 1 for t in trajs), default=0)
     div_map, div_loss = [], []
@@ -122,42 +139,26 @@ def lab_figure(
         group = {"legendgroup": t.label, "line": {"color": t.color, "width": 3.5}}
         steps_txt = "%{pointNumber}" if len(idx) == len(t.params) else "%{text}"
         hover = f"<b>{t.label}</b><br>step {steps_txt}<br>(%{{x:.4g}}, %{{y:.4g}})"
-        fig.add_trace(
-            go.Scatter(
-                x=rounded(xy[:, 0], 7),
-                y=rounded(xy[:, 1], 7),
-                name=t.label,
-                mode="lines+markers" if len(idx) <= 300 else "lines",
-                marker={"size": 5, "color": t.color},
-                customdata=rounded(t.loss[idx], 5),
-                text=None if steps_txt == "%{pointNumber}" else idx.tolist(),
-                hovertemplate=hover + "<br>loss %{customdata:.5g}<extra></extra>",
-                **group,
-            ),
-            row=1,
-            col=1,
-        )
+        data.append({
+            "type": "scatter", "x": rounded(xy[:, 0], 7), "y": rounded(xy[:, 1], 7),
+            "name": t.label, "mode": "lines", "customdata": rounded(t.loss[idx], 5),
+            **({} if steps_txt == "%{pointNumber}" else {"text": idx.tolist()}),
+            "hovertemplate": hover + "<br>loss %{customdata:.5g}<extra></extra>",
+            "xaxis": "x", "yaxis": "y", **group,
+        })  # fmt: skip
         lidx = subsample(len(t.loss), max_points)
-        xs = {} if len(lidx) == len(t.loss) else {"x": lidx.tolist()}
         y = ax.transform(t.loss[lidx])
         # Hover shows y itself unless y is not the loss (shifted, or floored on a log axis).
         same = np.allclose(y, t.loss[lidx], rtol=1e-6, atol=0.0, equal_nan=True)
-        fig.add_trace(
-            go.Scatter(
-                y=rounded(y, 6),
-                **xs,
-                mode="lines",
-                name=t.label,
-                showlegend=False,
-                customdata=None if same else rounded(t.loss[lidx], 5),
-                hovertemplate=f"<b>{t.label}</b><br>step %{{x}}<br>loss "
-                + ("%{y:.5g}" if same else "%{customdata:.5g}")
-                + "<extra></extra>",
-                **group,
-            ),
-            row=1,
-            col=2,
-        )
+        data.append({
+            "type": "scatter", "y": rounded(y, 6),
+            **({} if len(lidx) == len(t.loss) else {"x": lidx.tolist()}),
+            "mode": "lines", "name": t.label, "showlegend": False,
+            **({} if same else {"customdata": rounded(t.loss[lidx], 5)}),
+            "hovertemplate": f"<b>{t.label}</b><br>step %{{x}}<br>loss "
+            + ("%{y:.5g}" if same else "%{customdata:.5g}") + "<extra></extra>",
+            "xaxis": "x2", "yaxis": "y2", **group,
+        })  # fmt: skip
         if t.diverged_at is not None:
             k = len(t.params) - 1
             where = clipped_exit(t.params[:, :2], bounds)
@@ -169,46 +170,29 @@ def lab_figure(
             div_loss.append((k, y, t.color, msg, f"✕ {t.label}: diverged at step {t.diverged_at}"))
     if div_map:
         marker = {"symbol": "x", "size": 18, "line": {"width": 2, "color": "black"}}
-        fig.add_trace(
-            go.Scatter(
-                x=rounded([d[0][0] for d in div_map]),
-                y=rounded([d[0][1] for d in div_map]),
-                mode="markers",
-                marker=dict(marker, color=[d[1] for d in div_map]),
-                hovertext=[d[2] for d in div_map],
-                hovertemplate="%{hovertext}<extra></extra>",
-                name="diverged",
-                showlegend=False,
-                cliponaxis=False,
-            ),
-            row=1,
-            col=1,
-        )
-        fig.add_trace(
-            go.Scatter(
-                x=[d[0] for d in div_loss],
-                y=rounded([d[1] for d in div_loss]),
-                mode="markers",
-                marker=dict(marker, color=[d[2] for d in div_loss]),
-                hovertext=[d[3] for d in div_loss],
-                hovertemplate="%{hovertext}<extra></extra>",
-                name="diverged",
-                showlegend=False,
-                cliponaxis=False,
-            ),
-            row=1,
-            col=2,
-        )
+        for xs, ys, colors, texts, axes in (
+            ([d[0][0] for d in div_map], [d[0][1] for d in div_map],
+             [d[1] for d in div_map], [d[2] for d in div_map], ("x", "y")),
+            ([d[0] for d in div_loss], [d[1] for d in div_loss],
+             [d[2] for d in div_loss], [d[3] for d in div_loss], ("x2", "y2")),
+        ):  # fmt: skip
+            data.append({
+                "type": "scatter", "x": xs if axes[0] == "x2" else rounded(xs), "y": rounded(ys),
+                "mode": "markers", "marker": dict(marker, color=colors), "hovertext": texts,
+                "hovertemplate": "%{hovertext}<extra></extra>", "name": "diverged",
+                "showlegend": False, "cliponaxis": False, "xaxis": axes[0], "yaxis": axes[1],
+            })  # fmt: skip
 
-    for i, (k, _, color, _, text) in enumerate(div_loss):  # labels stacked under the top
-        fig.add_annotation(
-            x=k, xref="x2", y=1, yref="y2 domain", yanchor="top", yshift=-14 - 22 * i,
-            xanchor="left" if k < 0.6 * t_max else "right", xshift=14 if k < 0.6 * t_max else -14,
-            text=text, showarrow=False, font={"size": FONT - 2, "color": color},
-            bgcolor="rgba(255,255,255,0.75)",
-        )  # fmt: skip
-    for tr in landmarks(surface, start):  # over the lines, under the moving points
-        fig.add_trace(tr, row=1, col=1)
+    annotations = [
+        {
+            "x": k, "xref": "x2", "y": 1, "yref": "y2 domain", "yanchor": "top",
+            "yshift": -14 - 22 * i, "xanchor": "left" if k < 0.6 * t_max else "right",
+            "xshift": 14 if k < 0.6 * t_max else -14, "text": text, "showarrow": False,
+            "font": {"size": FONT - 2, "color": color}, "bgcolor": "rgba(255,255,255,0.75)",
+        }
+        for i, (k, _, color, _, text) in enumerate(div_loss)  # stacked under the top
+    ]  # fmt: skip
+    data += landmarks(surface, start)  # over the lines, under the moving points
 
     # The animated traces, last so they draw on top.
     nframes = max(1, min(int(frames), t_max + 1))
@@ -218,111 +202,81 @@ def lab_figure(
         out = []
         for t in trajs:
             p = at_step(t.params, step)
-            out.append({"x": rounded(p[:1], 7), "y": rounded(p[1:2], 7)})
+            out.append({"type": "scatter", "x": rounded(p[:1], 7), "y": rounded(p[1:2], 7)})
         for t in trajs:
             k = min(step, len(t.loss) - 1)
-            out.append({"x": [k], "y": rounded(ax.clamp(ax.transform(t.loss[k : k + 1])))})
-        out.append({"x": [step, step], "y": rounded([ax.lo_data, ax.hi_data], 6)})
+            y = rounded(ax.clamp(ax.transform(t.loss[k : k + 1])))
+            out.append({"type": "scatter", "x": [k], "y": y})
+        out.append(
+            {"type": "scatter", "x": [step, step], "y": rounded([ax.lo_data, ax.hi_data], 6)}
+        )
         return out
 
-    first_anim = len(fig.data)
+    first_anim = len(data)
     start_data = current(frame_steps[0])
-    for j, (row, col, size) in enumerate(((1, 1, 17), (1, 2, 13))):  # same order as current()
-        for i, t in enumerate(trajs):
-            d = start_data[i + j * len(trajs)]
-            fig.add_trace(
-                go.Scatter(
-                    x=d["x"],
-                    y=d["y"],
-                    mode="markers",
-                    name=CURRENT_PREFIX + t.label,
-                    legendgroup=t.label,
-                    showlegend=False,
-                    hoverinfo="skip",
-                    marker={
-                        "size": size,
-                        "color": t.color,
-                        "line": {"width": 2.5, "color": "white"},
-                    },
-                ),
-                row=row,
-                col=col,
-            )
-    fig.add_trace(
-        go.Scatter(
-            x=start_data[-1]["x"],
-            y=start_data[-1]["y"],
-            mode="lines",
-            name=CURSOR_NAME,
-            line={"color": "rgba(30,30,30,0.55)", "width": 2, "dash": "dash"},
-            showlegend=False,
-            hoverinfo="skip",
-        ),
-        row=1,
-        col=2,
-    )
-    anim_idx = list(range(first_anim, len(fig.data)))
-    frame_list = [
-        {"name": str(s), "traces": anim_idx, "data": [dict(d, type="scatter") for d in current(s)]}
-        for s in frame_steps
-    ]
+    for j, (axes, size) in enumerate(((("x", "y"), 17), (("x2", "y2"), 13))):
+        for i, t in enumerate(trajs):  # same order as current()
+            data.append({
+                **start_data[i + j * len(trajs)], "mode": "markers",
+                "name": CURRENT_PREFIX + t.label, "legendgroup": t.label, "showlegend": False,
+                "hoverinfo": "skip", "xaxis": axes[0], "yaxis": axes[1],
+                "marker": {"size": size, "color": t.color, "line": POINT_EDGE},
+            })  # fmt: skip
+    data.append({
+        **start_data[-1], "mode": "lines", "name": CURSOR_NAME,
+        "line": {"color": "rgba(30,30,30,0.55)", "width": 2, "dash": "dash"},
+        "showlegend": False, "hoverinfo": "skip", "xaxis": "x2", "yaxis": "y2",
+    })  # fmt: skip
+    anim_idx = list(range(first_anim, len(data)))
+    frame_list = [{"name": str(s), "traces": anim_idx, "data": current(s)} for s in frame_steps]
 
     bottom = 135  # px below the plots: axis titles, then the Play buttons and the scrubber
     plot_h = max(height - 50 - bottom, 100)
-    fig.update_layout(
-        template="none",
-        height=height,
-        font={"size": FONT},
-        hovermode="closest",
-        hoverlabel={"font": {"size": FONT - 1}},
-        uirevision=surface.name,
-        margin={"l": 70, "r": 30, "t": 50, "b": bottom},
-        plot_bgcolor="white",
-        legend={
+    axes = map_axes(bounds)
+    line_axis = {"showline": True, "mirror": True, "linecolor": "#444", "gridcolor": "#e5e5e5",
+                 "zeroline": False, "autorange": False}  # fmt: skip
+    layout = {
+        "template": NO_TEMPLATE,
+        "images": [background(image)],
+        "height": height,
+        "font": {"size": font},
+        "hovermode": "closest",
+        "hoverlabel": {"font": {"size": FONT - 1}},
+        "uirevision": surface.name,
+        "margin": {"l": 70, "r": 30, "t": 50, "b": bottom},
+        "plot_bgcolor": "white",
+        "legend": {
             "orientation": "h",
             "x": 0,
             "y": 1.02,
             "xanchor": "left",
             "yanchor": "bottom",
-            "font": {"size": FONT},
+            "font": {"size": font},
         },
-        **map_axes(bounds),
-        xaxis2={
+        # The two panels side by side (as make_subplots(1, 2, column_widths=[.45, .55]) would).
+        "xaxis": {"anchor": "y", "domain": [0.0, 0.4095], **axes["xaxis"]},
+        "yaxis": {"anchor": "x", "domain": [0.0, 1.0], **axes["yaxis"]},
+        "xaxis2": {
+            "anchor": "y2",
+            "domain": [0.4995, 1.0],
             "title": {"text": "step"},
             "range": [-0.02 * max(t_max, 1), 1.02 * max(t_max, 1)],
-            "autorange": False,
-            "showline": True,
-            "mirror": True,
-            "linecolor": "#444",
-            "gridcolor": "#e5e5e5",
-            "zeroline": False,
+            **line_axis,
         },
-        yaxis2={
+        "yaxis2": {
+            "anchor": "x2",
+            "domain": [0.0, 1.0],
             "title": {"text": ax.title},
             "type": ax.type,
             "range": ax.range,
-            "autorange": False,
-            "showline": True,
-            "mirror": True,
-            "linecolor": "#444",
-            "gridcolor": "#e5e5e5",
-            "zeroline": False,
             "exponentformat": "power",
+            **line_axis,
         },
         **animation_controls(frame_steps, frame_ms, plot_h),
-    )
-    return _with_frames(fig, frame_list)
-
-
-def _with_frames(fig: go.Figure, frames: list[dict]) -> go.Figure:
-    """``fig`` with ``frames`` attached. The frames are plain x/y updates built above, so
-    plotly's per-property validation (≈0.2 s for 60 frames, most of a rerun) is skipped
-    through ``_validate=False`` where this plotly has it; the JSON is the same either way."""
-    try:
-        return go.Figure(data=fig.data, layout=fig.layout, frames=frames, _validate=False)
-    except TypeError:  # pragma: no cover - a plotly without the private flag
-        fig.frames = frames
-        return fig
+    }
+    if annotations:
+        layout["annotations"] = annotations
+    return {"data": data, "layout": layout, "frames": frame_list}
 
 
 def _color_for(label: str) -> str | None:
@@ -334,7 +288,12 @@ def _color_for(label: str) -> str | None:
     return None
 
 
-def lr_curve_figure(
+def lr_curve_figure(multipliers: np.ndarray, lrs: Mapping[str, float], **kw) -> go.Figure:
+    """:func:`lr_curve_spec` as a ``go.Figure`` (same JSON; built without validation)."""
+    return go.Figure(lr_curve_spec(multipliers, lrs, **kw), _validate=False)
+
+
+def lr_curve_spec(
     multipliers: np.ndarray,
     lrs: Mapping[str, float],
     *,
@@ -342,8 +301,9 @@ def lr_curve_figure(
     steps: int | None = None,
     log_y: bool | None = None,
     height: int = 180,
-) -> go.Figure:
-    """A small curve of each optimizer's learning rate over the steps (schedule × base lr).
+) -> dict:
+    """A small curve of each optimizer's learning rate over the steps (schedule × base lr),
+    as a JSON-ready figure dict (it is redrawn on every learning-rate move).
 
     ``lrs`` maps a label (registry name or display name) to the base lr; colours come from
     ``colors`` or the registry. ``steps`` truncates padded multipliers. ``log_y`` defaults to
@@ -354,34 +314,30 @@ def lr_curve_figure(
     base = [float(v) for v in lrs.values() if v > 0]
     if log_y is None:
         log_y = bool(base) and max(base) / min(base) > 20
-    fig = go.Figure()
+    steps_x = idx.tolist()
+    data = []
     for label, lr in lrs.items():
         color = (colors or {}).get(label) or _color_for(label)
         y = lr * mult[idx]
-        fig.add_trace(
-            go.Scatter(
-                x=idx.tolist(),
-                y=positive(y) if log_y else rounded(y, 5),
-                mode="lines",
-                name=label,
-                line={"color": color, "width": 3},
-                hovertemplate="step %{x}: η = %{y:.3g}",
-            )
-        )
-    fig.update_layout(
-        template="none",
-        height=height,
-        font={"size": 14},
-        margin={"l": 60, "r": 10, "t": 10, "b": 40},
-        xaxis=dict(AXIS, title={"text": "step"}),
-        yaxis=dict(
+        data.append({
+            "type": "scatter", "x": steps_x, "y": positive(y) if log_y else rounded(y, 5),
+            "mode": "lines", "name": label, "line": {"color": color, "width": 3},
+            "hovertemplate": "step %{x}: η = %{y:.3g}",
+        })  # fmt: skip
+    layout = {
+        "template": NO_TEMPLATE,
+        "height": height,
+        "font": {"size": 14},
+        "margin": {"l": 60, "r": 10, "t": 10, "b": 40},
+        "xaxis": dict(AXIS, title={"text": "step"}),
+        "yaxis": dict(
             AXIS,
             title={"text": "η<sub>t</sub>"},
             type="log" if log_y else "linear",
             exponentformat="power",
             rangemode="normal" if log_y else "tozero",
         ),
-        legend={"x": 1.01, "y": 1, "xanchor": "left", "font": {"size": 13}},
-        showlegend=len(lrs) > 1,
-    )
-    return fig
+        "legend": {"x": 1.01, "y": 1, "xanchor": "left", "font": {"size": 13}},
+        "showlegend": len(lrs) > 1,
+    }
+    return {"data": data, "layout": layout}

@@ -8,6 +8,7 @@ notice. ``to_query(config)`` writes only what differs from the defaults, so
 URL scheme (all optional; see the About page)::
 
     surface=rosenbrock        s.kappa=100              (surface and its parameters)
+    surface=custom  f=x**2%2B10*sin(y)  bounds=-4,4,-4,4  minima=0,0;1,2   (your function)
     opt=gd,adam  (opt=none)   adam.lr=0.01  adam.b1=0.8 (optimizers, "lr" = learning_rate)
     steps=300                 start=-1.5,2
     sched=cosine              sched.alpha=0.1
@@ -28,31 +29,41 @@ from optlab.schedules import SCHEDULES
 from optlab.ui.config import (
     CLIP_AT,
     CLIP_MODES,
+    CUSTOM,
     FRAME_MS_RANGE,
     GROUPS,
     STEPS_RANGE,
     WD_AT,
     WD_MODES,
+    Bounds,
     Config,
+    Custom,
     Pairs,
     RunKey,
+    bounds_of,
     default_config,
     default_optimizers,
     default_surface,
+    named_surface,
     optimizer_defaults,
     schedule_defaults,
     snap,
     surface_defaults,
+    surface_label,
+    surface_names,
+    surface_of,
     value_grid,
     with_optimizers,
 )
 from surfaces import SURFACES
 
 __all__ = [
-    "CLIP_AT", "CLIP_MODES", "FRAME_MS_RANGE", "GROUPS", "STEPS_RANGE", "WD_AT", "WD_MODES",
-    "Config", "Pairs", "RunKey", "default_config", "default_optimizers", "default_surface",
-    "fmt_num", "optimizer_defaults", "parse_bool", "parse_query", "schedule_defaults", "show",
-    "snap", "surface_defaults", "to_query", "value_grid", "with_optimizers",
+    "CLIP_AT", "CLIP_MODES", "CUSTOM", "FRAME_MS_RANGE", "GROUPS", "STEPS_RANGE", "WD_AT",
+    "WD_MODES", "Bounds", "Config", "Custom", "Pairs", "RunKey", "bounds_of", "default_config",
+    "default_optimizers", "default_surface", "fmt_num", "named_surface", "optimizer_defaults",
+    "parse_bool", "parse_bounds", "parse_minima", "parse_query", "schedule_defaults", "show",
+    "snap", "surface_defaults", "surface_label", "surface_names", "surface_of", "to_query",
+    "value_grid", "with_optimizers",
 ]  # fmt: skip
 
 NO_OPTIMIZERS = "none"
@@ -60,6 +71,9 @@ IGNORED_KEYS = frozenset({"embed", "embed_options"})  # Streamlit's own
 MAX_VALUE_LEN = 200
 MAX_NOTICES = 25
 LR_ALIAS = "lr"
+MAX_COORD = 1e6  # custom bounds and minima
+MAX_MINIMA = 10
+CUSTOM_KEYS = ("f", "bounds", "minima")
 
 
 def hp_alias(name: str) -> str:
@@ -206,12 +220,53 @@ class _Reader:
         return [k for k in self.raw if k not in self.used]
 
 
-def _parse_start(text: str, surface: str) -> tuple[float, float]:
+def _parse_start(text: str, bounds) -> tuple[float, float]:
     parts = text.split(",")
     if len(parts) != 2:
         raise _Bad("expected two numbers x,y")
-    (x0, x1), (y0, y1) = SURFACES[surface].bounds
+    (x0, x1), (y0, y1) = bounds
     return _in_range(_float(parts[0]), x0, x1), _in_range(_float(parts[1]), y0, y1)
+
+
+def parse_bounds(text: str) -> Bounds:
+    """``x0,x1,y0,y1`` with ``x0 < x1``, ``y0 < y1`` (raises ``ValueError``)."""
+    parts = text.split(",")
+    if len(parts) != 4:
+        raise _Bad("expected four numbers xmin,xmax,ymin,ymax")
+    x0, x1, y0, y1 = (_in_range(_float(p), -MAX_COORD, MAX_COORD) for p in parts)
+    if not (x0 < x1 and y0 < y1):
+        raise _Bad("expected xmin < xmax and ymin < ymax")
+    return (x0, x1), (y0, y1)
+
+
+def parse_minima(text: str) -> tuple[tuple[float, float], ...]:
+    """``x,y;x,y;...`` (empty text: none; raises ``ValueError``)."""
+    points = [p for p in text.replace(" ", "").split(";") if p]
+    if len(points) > MAX_MINIMA:
+        raise _Bad(f"at most {MAX_MINIMA} points")
+    out = []
+    for p in points:
+        xy = p.split(",")
+        if len(xy) != 2:
+            raise _Bad("expected points like 0,0;1.5,-2")
+        out.append(tuple(_in_range(_float(v), -MAX_COORD, MAX_COORD) for v in xy))
+    return tuple(out)
+
+
+def _parse_custom(r: _Reader, surface: str) -> Custom:
+    """The user's function (``f``, ``bounds``, ``minima``). The text is kept as given, even
+    when the parser refuses it: the page shows why, next to the text, so it can be fixed."""
+    base = Custom()
+    if surface != CUSTOM:
+        for key in CUSTOM_KEYS:
+            if (text := r.take(key)) is not None:
+                r.note(key, text, "only used with surface=custom; ignored")
+        return base
+    text = r.take("f")
+    bounds = r.get("bounds", parse_bounds, base.bounds,
+                   ",".join(fmt_num(v) for b in base.bounds for v in b))  # fmt: skip
+    minima = r.get("minima", parse_minima, base.minima, "(none)")
+    return Custom(base.text if text is None else text.strip(), bounds, minima)
 
 
 def _parse_optimizers(r: _Reader, default: tuple[str, ...]) -> tuple[str, ...]:
@@ -266,13 +321,17 @@ def parse_query(query: Mapping[str, str | Sequence[str]]) -> tuple[Config, list[
     value counts. Never raises on user input.
     """
     r = _Reader(query)
-    surface = r.get("surface", lambda t: _choice(t, list(SURFACES)), default_surface())
-    base = default_config(surface)
-    theta = _parse_params(r, "s", SURFACES[surface].params, SURFACES[surface].display)
+    surface = r.get("surface", lambda t: _choice(t, surface_names()), default_surface())
+    custom = _parse_custom(r, surface)
+    base = default_config(surface, custom)
+    spec = SURFACES.get(surface)  # None: the user's own function
+    bounds = spec.bounds if spec else custom.bounds
+    theta = _parse_params(r, "s", spec.params if spec else (),
+                          spec.display if spec else "Your function")  # fmt: skip
     opts = _parse_optimizers(r, base.optimizers)
     hparams = _parse_hparams(r, opts)
     steps = r.get("steps", lambda t: int(_in_range(_int(t), *STEPS_RANGE)), base.steps)
-    start = r.get("start", lambda t: _parse_start(t, surface), base.start,
+    start = r.get("start", lambda t: _parse_start(t, bounds), base.start,
                   ",".join(map(fmt_num, base.start)))  # fmt: skip
     schedule = r.get("sched", lambda t: _choice(t, list(SCHEDULES)), base.schedule)
     sched_params = _parse_params(r, "sched", SCHEDULES[schedule].params,
@@ -305,17 +364,23 @@ def parse_query(query: Mapping[str, str | Sequence[str]]) -> tuple[Config, list[
         surface=surface, theta=theta, optimizers=opts, hparams=hparams, steps=steps,
         start=start, schedule=schedule, schedule_params=sched_params, clip=clip,
         clip_at=clip_at, wd=wd, wd_at=wd_at, log_loss=log_loss, frame_ms=frame_ms,
-        view3d=view3d, inspect=inspect, at=at, present=present, hide=hide,
+        view3d=view3d, inspect=inspect, at=at, present=present, hide=hide, custom=custom,
     )  # fmt: skip
     return cfg, notices
 
 
 def to_query(cfg: Config) -> dict[str, str]:
     """The URL parameters for ``cfg``: only what differs from the defaults."""
-    base = default_config(cfg.surface)
+    base = default_config(cfg.surface, cfg.custom)
     q: dict[str, str] = {}
     if cfg.surface != default_surface():
         q["surface"] = cfg.surface
+    if cfg.surface == CUSTOM:
+        q["f"] = cfg.custom.text
+        if cfg.custom.bounds != Custom().bounds:
+            q["bounds"] = ",".join(fmt_num(v) for b in cfg.custom.bounds for v in b)
+        if cfg.custom.minima:
+            q["minima"] = ";".join(",".join(map(fmt_num, p)) for p in cfg.custom.minima)
     for (k, v), (_, d) in zip(cfg.theta, base.theta, strict=True):
         if v != d:
             q[f"s.{k}"] = fmt_num(v)

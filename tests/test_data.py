@@ -181,7 +181,7 @@ def test_data_view_is_a_plottable_surface():
     m = view.minima[0]
     assert x0 < m.x < x1
     assert y0 < m.y < y1
-    xs, ys, z = view.grid(20)
+    _, _, z = view.grid(20)
     assert z.shape == (20, 20)
     assert float(jnp.min(z)) >= m.value - 1e-4
 

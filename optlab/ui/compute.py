@@ -14,8 +14,7 @@ import streamlit as st
 
 from optlab import engine, metrics, plots
 from optlab.schedules import SCHEDULES
-from optlab.urlstate import Pairs, RunKey
-from surfaces import SURFACES
+from optlab.urlstate import Custom, Pairs, RunKey, named_surface, surface_of
 
 
 def settings(key: RunKey) -> engine.Settings:
@@ -34,13 +33,14 @@ def settings(key: RunKey) -> engine.Settings:
 def compute(key: RunKey) -> list[engine.Trajectory]:
     """Every selected optimizer's trajectory for this configuration (one engine call)."""
     runs = [engine.OptimizerRun(name, dict(hp)) for name, hp in key.optimizers]
-    return engine.run(SURFACES[key.surface], runs, key.start, settings(key), theta=dict(key.theta))
+    return engine.run(surface_of(key), runs, key.start, settings(key), theta=dict(key.theta))
 
 
 @st.cache_data(max_entries=32, show_spinner=False)
-def background(surface: str, theta: Pairs) -> plots.SurfaceImage:
-    """The surface rendered once per (surface, parameters) as the map's background image."""
-    return plots.surface_image(SURFACES[surface], dict(theta))
+def background(surface: str, theta: Pairs, custom: Custom | None = None) -> plots.SurfaceImage:
+    """The surface rendered once per (surface, parameters[, user's function]) as the map's
+    background image."""
+    return plots.surface_image(named_surface(surface, custom), dict(theta))
 
 
 @st.cache_data(max_entries=64, show_spinner=False)
@@ -52,5 +52,5 @@ def multipliers(schedule: str, steps: int, params: Pairs) -> np.ndarray:
 @st.cache_data(max_entries=64, show_spinner=False)
 def results(key: RunKey) -> list[dict]:
     """One results-table row per optimizer."""
-    minima = SURFACES[key.surface].minima
+    minima = surface_of(key).minima
     return [metrics.summarize(t, minima) for t in compute(key)]

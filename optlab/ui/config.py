@@ -13,7 +13,8 @@ from functools import lru_cache
 from optlab.optimizers import OPTIMIZERS
 from optlab.optimizers.base import HParam
 from optlab.schedules import SCHEDULES
-from surfaces import SURFACES
+from surfaces import SURFACES, Surface
+from surfaces.custom import DEFAULT_BOUNDS, DEFAULT_EXPRESSION, custom_surface
 
 STEPS_RANGE = (10, 2000)
 FRAME_MS_RANGE = (20, 1000)
@@ -30,6 +31,8 @@ PREFERRED_SURFACE = "himmelblau"  # the four default optimizers race without div
 PREFERRED_OPTIMIZERS = ("gd", "momentum", "rmsprop", "adam")
 
 Pairs = tuple[tuple[str, float], ...]
+Bounds = tuple[tuple[float, float], tuple[float, float]]
+CUSTOM = "custom"  # the surface name of the user's own f(x, y) (not in ``SURFACES``)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -78,6 +81,24 @@ def snap(h: HParam, value: float) -> float:
 
 
 @dataclass(frozen=True)
+class Custom:
+    """The user's own surface: the text of ``f(x, y)`` (kept even when the parser refuses it,
+    so it can be shown and fixed), its plotting bounds and optional known minima."""
+
+    text: str = DEFAULT_EXPRESSION
+    bounds: Bounds = DEFAULT_BOUNDS
+    minima: tuple[tuple[float, float], ...] = ()
+
+    def surface(self) -> Surface:
+        """The compiled surface (cached; raises ``optlab.expr.ExprError`` for refused text)."""
+        return custom_surface(self.text, self.bounds, self.minima)
+
+    def start(self) -> tuple[float, float]:
+        (x0, x1), (y0, y1) = self.bounds
+        return round(x0 + 0.8 * (x1 - x0), 6), round(y0 + 0.8 * (y1 - y0), 6)
+
+
+@dataclass(frozen=True)
 class RunKey:
     """The part of a configuration that the numbers depend on (the cache key of a run)."""
 
@@ -92,6 +113,7 @@ class RunKey:
     clip_at: float
     wd: str
     wd_at: float
+    custom: Custom | None = None  # set only when ``surface == CUSTOM``
 
     def single(self, index: int) -> RunKey:
         """The key of optimizer ``index``'s own run (the runs are independent)."""
@@ -121,6 +143,7 @@ class Config:
     at: int = 0
     present: bool = False
     hide: tuple[str, ...] = field(default=())
+    custom: Custom = Custom()  # the user's function (used when ``surface == CUSTOM``)
 
     def hp(self, opt: str) -> dict[str, float]:
         return dict(dict(self.hparams).get(opt, ()))
@@ -129,13 +152,43 @@ class Config:
         return RunKey(
             self.surface, self.theta, self.hparams, self.steps, self.start, self.schedule,
             self.schedule_params, self.clip, self.clip_at, self.wd, self.wd_at,
+            self.custom if self.surface == CUSTOM else None,
         )  # fmt: skip
 
     def hidden(self, group: str) -> bool:
         return group in self.hide
 
 
-def surface_defaults(surface: str) -> tuple[Pairs, tuple[float, float]]:
+def surface_names() -> tuple[str, ...]:
+    """Every surface the selector offers: the registry, then the user's own function."""
+    return (*SURFACES, CUSTOM)
+
+
+def named_surface(name: str, custom: Custom | None = None) -> Surface:
+    """The registry's surface ``name``, or the user's function (raises ``ExprError`` for a
+    custom text the parser refuses)."""
+    return (custom or Custom()).surface() if name == CUSTOM else SURFACES[name]
+
+
+def bounds_of(obj) -> Bounds:
+    """The plotting bounds of the surface a ``Config`` names (no compilation)."""
+    return obj.custom.bounds if obj.surface == CUSTOM else SURFACES[obj.surface].bounds
+
+
+def surface_label(name: str) -> str:
+    return "Your function f(x, y)" if name == CUSTOM else SURFACES[name].display
+
+
+def surface_of(obj) -> Surface:
+    """The ``Surface`` a ``Config`` or ``RunKey`` names (see ``named_surface``)."""
+    return named_surface(obj.surface, obj.custom)
+
+
+def surface_defaults(
+    surface: str, custom: Custom | None = None
+) -> tuple[Pairs, tuple[float, float]]:
+    if surface == CUSTOM:
+        return (), (custom or Custom()).start()
     s = SURFACES[surface]
     start = (float(s.starts[0].x), float(s.starts[0].y)) if s.starts else (0.0, 0.0)
     return tuple((p.name, float(p.default)) for p in s.params), start
@@ -158,9 +211,9 @@ def default_optimizers() -> tuple[str, ...]:
     return chosen or tuple(OPTIMIZERS)[:4]
 
 
-def default_config(surface: str | None = None) -> Config:
+def default_config(surface: str | None = None, custom: Custom | None = None) -> Config:
     surface = surface or default_surface()
-    theta, start = surface_defaults(surface)
+    theta, start = surface_defaults(surface, custom)
     opts = default_optimizers()
     return Config(
         surface=surface,
@@ -170,6 +223,7 @@ def default_config(surface: str | None = None) -> Config:
         start=start,
         schedule_params=schedule_defaults("constant") if "constant" in SCHEDULES else (),
         schedule="constant" if "constant" in SCHEDULES else next(iter(SCHEDULES)),
+        custom=custom or Custom(),
     )
 
 

@@ -6,6 +6,7 @@ keeps the configuration's (URL's) values.
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from dataclasses import replace
 
 import streamlit as st
@@ -13,19 +14,23 @@ import streamlit as st
 from optlab.optimizers import OPTIMIZERS
 from optlab.optimizers.base import HParam
 from optlab.schedules import SCHEDULES
-from optlab.ui import figures
+from optlab.ui import custom_controls, figures
 from optlab.ui.state import CFG, force, seed
 from optlab.urlstate import (
     CLIP_AT,
     CLIP_MODES,
+    CUSTOM,
     FRAME_MS_RANGE,
     STEPS_RANGE,
     WD_AT,
     WD_MODES,
     Config,
     Pairs,
+    bounds_of,
     snap,
     surface_defaults,
+    surface_label,
+    surface_names,
     value_grid,
     with_optimizers,
 )
@@ -54,6 +59,15 @@ def hparam_widget(h: HParam, key: str, value: float, label: str | None = None) -
     )
 
 
+def hparam_value(h: HParam, key: str, value: float) -> float:
+    """What ``hparam_widget(h, key, value)`` will return, read without drawing it (a widget's
+    value is in the session before the widget is drawn)."""
+    current = st.session_state.get(key)
+    if h.kind == "bool":
+        return 1.0 if (bool(value) if current is None else current) else 0.0
+    return float(snap(h, value) if current is None else current)
+
+
 def params_widgets(specs: tuple[HParam, ...], values: Pairs, prefix: str) -> Pairs:
     current = dict(values)
     return tuple(
@@ -68,14 +82,14 @@ def params_widgets(specs: tuple[HParam, ...], values: Pairs, prefix: str) -> Pai
 
 def surface_group(cfg: Config) -> Config:
     seed("surface", cfg.surface)
-    name = st.selectbox(
-        "Surface", list(SURFACES), key="surface", format_func=lambda n: SURFACES[n].display
-    )
+    name = st.selectbox("Surface", surface_names(), key="surface", format_func=surface_label)
     if name != cfg.surface:
-        theta, start = surface_defaults(name)
+        theta, start = surface_defaults(name, cfg.custom)
         cfg = replace(cfg, surface=name, theta=theta, start=start)
         force("start_x", start[0])
         force("start_y", start[1])
+    if name == CUSTOM:
+        return custom_controls.custom_group(cfg)
     theta = params_widgets(SURFACES[name].params, cfg.theta, f"theta.{name}")
     return replace(cfg, theta=theta)
 
@@ -90,6 +104,20 @@ def optimizers_group(cfg: Config) -> Config:
         placeholder="Pick optimizers to race",
     )
     return with_optimizers(cfg, opts)
+
+
+def hparams_now(cfg: Config) -> Config:
+    """What ``hparams_group(cfg)`` will return, without drawing its widgets: a page can draw
+    what the hyperparameters change first and the sliders after (into a container placed
+    earlier), so the new chart reaches the browser ahead of the sliders."""
+    hparams = []
+    for opt, pairs in cfg.hparams:
+        values = dict(pairs)
+        hparams.append((opt, tuple(
+            (h.name, hparam_value(h, f"hp.{opt}.{h.name}", values[h.name]))
+            for h in OPTIMIZERS[opt].hparams
+        )))  # fmt: skip
+    return replace(cfg, hparams=tuple(hparams))
 
 
 def hparams_group(cfg: Config) -> Config:
@@ -117,7 +145,7 @@ def steps_group(cfg: Config) -> Config:
 
 
 def start_group(cfg: Config) -> Config:
-    (x0, x1), (y0, y1) = SURFACES[cfg.surface].bounds
+    (x0, x1), (y0, y1) = bounds_of(cfg)
     seed("start_x", float(cfg.start[0]))
     seed("start_y", float(cfg.start[1]))
     left, right = st.columns(2)
@@ -201,20 +229,25 @@ GROUPS = (
 )
 
 
-def sidebar(cfg: Config):
+def sidebar(cfg: Config, defer: Collection[str] = ()):
     """Draw every visible control group in the sidebar. Returns the configuration they
-    describe and the (still empty) slot for the learning-rate curve."""
-    slot = None
+    describe, the (still empty) slot for the learning-rate curve, and for each group named
+    in ``defer`` an empty container in its place (a fragment draws it there, so moving its
+    widgets reruns only that fragment)."""
+    slot, deferred = None, {}
     with st.sidebar:
         for name, group, heading in GROUPS:
             if cfg.hidden(name):
                 continue
             if heading:
                 st.subheader(heading, divider="gray")
-            cfg = group(cfg)
+            if name in defer:
+                deferred[name] = st.container()
+            else:
+                cfg = group(cfg)
             if name == "schedule":
                 slot = st.empty()
-    return cfg, slot
+    return cfg, slot, deferred
 
 
 def on_map_click() -> None:
@@ -226,7 +259,7 @@ def on_map_click() -> None:
     cfg = st.session_state.get(CFG)
     if not chosen or cfg is None:
         return
-    (x0, x1), (y0, y1) = SURFACES[cfg.surface].bounds
+    (x0, x1), (y0, y1) = bounds_of(cfg)
     x = min(max(round(float(chosen[-1]["x"]), 3), x0), x1)
     y = min(max(round(float(chosen[-1]["y"]), 3), y0), y1)
     force("start_x", x)

@@ -9,8 +9,7 @@ import streamlit as st
 from optlab import export
 from optlab.engine import Trajectory
 from optlab.plots import SurfaceImage
-from optlab.urlstate import Config
-from surfaces import SURFACES
+from optlab.urlstate import Config, surface_of
 
 GIF = "_optlab_gif"
 
@@ -39,7 +38,7 @@ def render(cfg: Config, trajs: list[Trajectory], fig: go.Figure, image: SurfaceI
         if not slot.button("Build animated GIF", icon=":material/movie:", key="build_gif"):
             return
         with st.spinner("Rendering the animation…"):
-            data = export.animation_gif(SURFACES[cfg.surface], trajs, image, frames=40)
+            data = export.animation_gif(surface_of(cfg), trajs, image, frames=40)
         held = st.session_state[GIF] = (key, data)
     slot.download_button(
         "Animation (GIF)", data=held[1], file_name=f"{stem}.gif", mime="image/gif",

@@ -1,9 +1,12 @@
-"""Cached figure builders for the pages: one shared ``go.Figure`` per distinct input.
+"""Cached figure builders for the pages: one shared figure per distinct input.
 
-Building a plotly figure (object validation) costs far more than the engine run, so every
-figure is kept in ``st.cache_resource`` keyed by what it depends on: a revisited setting, a
-rerun that changed something else, or thirty students opening the same link all reuse it.
-The cached figures are shared between sessions and must not be modified by callers.
+Building a plotly figure costs far more than the engine run, so every figure is kept in
+``st.cache_resource`` keyed by what it depends on: a revisited setting, a rerun that changed
+something else, or thirty students opening the same link all reuse it. Figures are cached as
+``plots.ReadyFigure`` — the finished JSON dict, which ``st.plotly_chart`` serialises as is
+instead of deep-copying a ``go.Figure`` on every rerun; the figures redrawn on a slider move
+(the lab chart, the learning-rate curve) are built as dicts in the first place, never as
+plotly objects. The cached figures are shared between sessions and must not be modified.
 """
 
 from __future__ import annotations
@@ -15,8 +18,7 @@ import streamlit as st
 from optlab import plots
 from optlab.engine import Trajectory
 from optlab.ui.compute import background, compute, multipliers
-from optlab.urlstate import Pairs, RunKey
-from surfaces import SURFACES
+from optlab.urlstate import Pairs, RunKey, surface_of
 
 PRESENT_FONT = 22
 
@@ -25,53 +27,59 @@ def height(present: bool) -> int:
     return 760 if present else 560
 
 
-def _enlarge(fig: go.Figure, present: bool) -> go.Figure:
-    """Projector mode: bigger text everywhere in the figure."""
+def _ready(fig: go.Figure, present: bool) -> plots.ReadyFigure:
+    """``fig`` frozen into its JSON dict (projector mode: bigger text everywhere)."""
     if present:
         fig.update_layout(font_size=PRESENT_FONT, legend_font_size=PRESENT_FONT)
-    return fig
+    return plots.ReadyFigure(fig.to_dict())
 
 
 @st.cache_resource(max_entries=64, show_spinner=False)
-def lab(key: RunKey, frame_ms: int, log_loss: bool, present: bool) -> go.Figure:
+def lab(key: RunKey, frame_ms: int, log_loss: bool, present: bool) -> plots.ReadyFigure:
     """Map + loss curves with Play/Pause and the step scrubber (and the click grid)."""
-    surface = SURFACES[key.surface]
-    fig = plots.lab_figure(
+    surface = surface_of(key)
+    spec = plots.lab_spec(
         surface,
         compute(key) if key.optimizers else [],
-        background(key.surface, key.theta),
+        background(key.surface, key.theta, key.custom),
         start=key.start,
         frame_ms=frame_ms,
         log_loss=log_loss,
         height=height(present),
+        font=PRESENT_FONT if present else plots.FONT,
     )
-    return _enlarge(fig, present)
+    # What Streamlit sets on a chart with point selection: set here, the figure it mounts
+    # needs no second full redraw for them (clickmode is a full-replot attribute).
+    spec["layout"].update(clickmode="event+select", dragmode="pan")
+    return plots.ReadyFigure(spec)
 
 
 @st.cache_resource(max_entries=16, show_spinner=False)
-def view3d(key: RunKey, present: bool) -> go.Figure:
-    surface = SURFACES[key.surface]
+def view3d(key: RunKey, present: bool) -> plots.ReadyFigure:
+    surface = surface_of(key)
     fig = plots.surface3d_figure(surface, compute(key), dict(key.theta))
     fig.update_layout(height=height(present))
-    return _enlarge(fig, present)
+    return _ready(fig, present)
 
 
 @st.cache_resource(max_entries=256, show_spinner=False)
-def state(_traj: Trajectory, key: RunKey, step: int, present: bool) -> go.Figure:
+def state(_traj: Trajectory, key: RunKey, step: int, present: bool) -> plots.ReadyFigure:
     """Gradient, moment and update arrows at ``step`` of the run ``key.single(i)`` (``_traj``
     is that run's trajectory; the key alone identifies it, so moving another optimizer's
     slider reuses this figure)."""
-    fig = plots.state_figure(_traj, step, background(key.surface, key.theta))
-    return _enlarge(fig, present)
+    fig = plots.state_figure(_traj, step, background(key.surface, key.theta, key.custom))
+    return _ready(fig, present)
 
 
 @st.cache_resource(max_entries=64, show_spinner=False)
-def eff_step(_traj: Trajectory, key: RunKey, present: bool) -> go.Figure:
+def eff_step(_traj: Trajectory, key: RunKey, present: bool) -> plots.ReadyFigure:
     """Effective step size over the run ``key.single(i)`` (see ``state``)."""
-    return _enlarge(plots.eff_step_figure(_traj), present)
+    return _ready(plots.eff_step_figure(_traj), present)
 
 
 @st.cache_resource(max_entries=64, show_spinner=False)
-def lr_curve(schedule: str, steps: int, params: Pairs, lrs: tuple[tuple[str, float], ...]):
+def lr_curve(
+    schedule: str, steps: int, params: Pairs, lrs: tuple[tuple[str, float], ...]
+) -> plots.ReadyFigure:
     mult: np.ndarray = multipliers(schedule, steps, params)
-    return plots.lr_curve_figure(mult, dict(lrs))
+    return plots.ReadyFigure(plots.lr_curve_spec(mult, dict(lrs)))

@@ -6,7 +6,6 @@ from __future__ import annotations
 from dataclasses import replace
 
 import pandas as pd
-import plotly.graph_objects as go
 import streamlit as st
 
 from optlab import plots
@@ -26,12 +25,12 @@ EFF_STEP_HELP = (
 )
 
 
-def lab_chart(cfg: Config) -> go.Figure:
+def lab_chart(cfg: Config) -> plots.ReadyFigure:
     """The map + loss figure with one Play/Pause and scrubber; a click on the map sets the
     start point."""
     fig = figures.lab(cfg.run_key(), cfg.frame_ms, cfg.log_loss, cfg.present)
     st.session_state[CLICK_CURVES] = tuple(
-        i for i, t in enumerate(fig.data) if t.name == plots.CLICK_GRID_NAME
+        i for i, t in enumerate(fig.spec["data"]) if t.get("name") == plots.CLICK_GRID_NAME
     )
     st.plotly_chart(
         fig, key="lab_chart", on_select=on_map_click, selection_mode="points",

@@ -6,10 +6,15 @@ numbers in ``compute`` (cached), the URL in ``state``.
 
 from __future__ import annotations
 
+import gc
+
 import streamlit as st
 
-from optlab.ui import compute, controls, exports, lab_view, state, style
-from surfaces import SURFACES
+from optlab.ui import compute, controls, custom_controls, exports, lab_view, state, style
+from optlab.urlstate import CUSTOM, Config, surface_of
+
+FULL_RUN = "_optlab_full_run"  # set while the whole page runs (not a fragment rerun)
+REREAD = "_optlab_reread"
 
 
 def notices_box(notices: list[str]) -> None:
@@ -32,28 +37,116 @@ def share_box(cfg) -> None:
 
 
 def render() -> None:
+    page()
+    settle_heap()
+
+
+@st.cache_resource(show_spinner=False)
+def settle_heap() -> bool:
+    """Once per server process, after its first page: freeze the heap for the garbage
+    collector.
+
+    Streamlit runs a full ``gc.collect()`` after every script run (``runner.postScriptGC``).
+    Over the ~200k long-lived objects of JAX, plotly, pandas and Streamlit that took
+    110–380 ms of CPU per slider move on this 2-core machine, holding the GIL (so the server
+    could not even send the new chart meanwhile). ``gc.freeze()`` moves what is alive now
+    (modules, compiled functions, the first caches) to the permanent generation, which
+    collections skip: the post-run collection drops to a few ms. Later objects (sessions,
+    cache entries) are collected as usual.
+    """
+    gc.collect()
+    gc.freeze()
+    return True
+
+
+def page() -> None:
     cfg = state.load()
     style.apply(cfg.present)
     share_slot = st.sidebar.container() if not cfg.hidden("share") else None
-    cfg, lr_slot = controls.sidebar(cfg)
-    state.save(cfg)
-    if share_slot is not None:
-        with share_slot:
-            share_box(cfg)
+    cfg, lr_slot, deferred = controls.sidebar(cfg, defer=("hparams",))
+    hp_slot = deferred.get("hparams")
 
-    surface = SURFACES[cfg.surface]
+    err = custom_controls.custom_error(cfg.custom) if cfg.surface == CUSTOM else None
+    if err is not None:
+        cfg = hparams(hp_slot, cfg)
+        state.save(cfg)
+        share(share_slot, cfg)
+        st.markdown("### Your function")
+        notices_box(state.notices())
+        custom_controls.refused(cfg, err)
+        return
+    state.save(cfg)
+    surface = surface_of(cfg)
     title, formula = st.columns([2, 3], vertical_alignment="center")
     title.markdown(f"### {surface.display}")
-    title.caption(surface.description)
+    title.caption(surface.description if cfg.surface != CUSTOM else custom_controls.CAPTION)
     formula.latex(surface.latex)
-    notices_box(state.notices())
+    st.session_state[FULL_RUN] = True
+    try:
+        race(hp_slot, lr_slot, share_slot)
+    finally:
+        st.session_state[FULL_RUN] = False
+
+
+def hparams(slot, cfg: Config) -> Config:
+    """The optimizers' hyperparameter widgets, drawn into their place in the sidebar."""
+    if slot is None:  # hidden: the link's values stand
+        return cfg
+    with slot:
+        return controls.hparams_group(cfg)
+
+
+def share(slot, cfg: Config) -> None:
+    if slot is not None:
+        with slot:
+            share_box(cfg)
+
+
+def start_moved(cfg: Config) -> bool:
+    """A click on the map has set a start the configuration does not have yet."""
+    x, y = st.session_state.get("start_x"), st.session_state.get("start_y")
+    if cfg.hidden("start") or x is None or y is None:
+        return False
+    return (float(x), float(y)) != tuple(cfg.start)
+
+
+@st.fragment
+def race(hp_slot, lr_slot, share_slot) -> None:
+    """The hyperparameter sliders and everything they change: the race, the learning-rate
+    curve, the optimizer's state, the results, the exports and the share link.
+
+    A fragment, so moving a slider reruns only this: the other sidebar groups (~30 widgets),
+    the title and the formula are neither rerun nor resent, which the browser feels most
+    (it re-renders every element it is sent). Their values come from the configuration the
+    last full run saved; changing one of them reruns the whole page as before.
+
+    The new chart is sent first: the sliders' values are read ahead from the session
+    (``controls.hparams_now``) and the sliders drawn after the chart, into their container
+    in the sidebar (``hp_slot``, placed by the full run between the optimizer choice and the
+    run settings); notices and warnings go into a container above the chart, filled after it.
+    """
+    loaded = state.load()
+    if not st.session_state.get(FULL_RUN) and start_moved(loaded):
+        st.rerun(scope="app")  # a click on the map: the start inputs live outside
+    cfg = controls.hparams_now(loaded) if hp_slot is not None else loaded
+    state.save(cfg)
+    head = st.container()
     key = cfg.run_key()
     trajs = compute.compute(key) if cfg.optimizers else []
-    if not trajs:
-        lab_view.empty_state()
-    lab_view.divergence_warnings(trajs)
     fig = lab_view.lab_chart(cfg)
     controls.lr_curve(lr_slot, cfg)
+    drawn = hparams(hp_slot, loaded)
+    if drawn.hparams != cfg.hparams and not st.session_state.get(REREAD):
+        st.session_state[REREAD] = True  # the read-ahead missed (a bug): draw again, once
+        state.save(drawn)
+        st.rerun(scope="app")
+    st.session_state.pop(REREAD, None)
+    share(share_slot, cfg)
+    with head:
+        notices_box(state.notices())
+        if not trajs:
+            lab_view.empty_state()
+        lab_view.divergence_warnings(trajs)
     if cfg.view3d:
         st.markdown("#### In 3-D")
         lab_view.view3d(cfg)
@@ -67,4 +160,5 @@ def render() -> None:
         lab_view.results_table(compute.results(key))
     if not cfg.hidden("exports"):
         st.markdown("#### Export")
-        exports.render(cfg, trajs, fig, compute.background(cfg.surface, cfg.theta))
+        image = compute.background(cfg.surface, cfg.theta, key.custom)
+        exports.render(cfg, trajs, fig, image)

@@ -1,0 +1,228 @@
+"""The Transformer page's configuration as a value, and its URL form (pure logic, no Streamlit).
+
+``parse_tf_query(query) -> (TfConfig, notices)`` never raises: unknown, malformed or
+out-of-range values fall back to their defaults with a notice; off-grid numbers snap to the
+control's grid (with a notice). ``to_tf_query(cfg)`` writes only what differs from the
+defaults, so ``parse_tf_query(to_tf_query(c))[0] == c``. Pasted text is never in the URL (too
+long): a link with ``corpus=pasted`` opens an empty text box.
+
+URL scheme (all optional)::
+
+    corpus=addition|rhymes|sentences|pasted
+    layers=2  d=64  heads=4  ctx=32  dropout=0.1                  (the model)
+    opt=gd,adam (opt=none)  adam.lr=0.01                      (optimizers, learning rates)
+    steps=300  chunk=50  sched=cosine  clip=1  wd=l2|decoupled  wd_at=0.01
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, replace
+
+from optlab.data_urlstate import snap_grid
+from optlab.optimizers import OPTIMIZERS
+from optlab.schedules import SCHEDULES
+from optlab.transformer.corpus import CORPORA
+from optlab.transformer.lab import TrainSpec
+from optlab.urlstate import (
+    MAX_NOTICES,
+    NO_OPTIMIZERS,
+    _Bad,
+    _choice,
+    _float,
+    _in_range,
+    _list,
+    _Reader,
+    fmt_num,
+    show,
+)
+
+LAYERS = (1, 2, 3, 4)
+D_MODELS = (16, 32, 64, 128)
+HEADS = (1, 2, 4, 8)
+CTXS = (16, 32, 64, 128)
+DROPOUTS = (0.0, 0.1, 0.2, 0.3)
+STEPS_OPTIONS = (50, 100, 150, 200, 300, 500, 1000, 2000)
+CHUNKS = (10, 25, 50, 100)
+CLIPS = (0.0, 0.25, 0.5, 1.0, 2.0, 5.0)  # 0: no clipping
+WD_MODES = ("off", "l2", "decoupled")
+WD_GRID = (1e-4, 3e-4, 1e-3, 3e-3, 0.01, 0.03, 0.1)
+LR_GRID = (1e-4, 2e-4, 3e-4, 5e-4, 1e-3, 2e-3, 3e-3, 5e-3, 0.01, 0.02, 0.03, 0.05)
+LR_GRID += (0.1, 0.2, 0.3, 0.5, 1.0, 2.0, 3.0)
+MAX_OPTIMIZERS = 6
+DEFAULT_OPTIMIZERS = ("gd", "momentum", "rmsprop", "adam")
+DEFAULT_LRS = {"gd": 0.1, "momentum": 0.1, "rmsprop": 0.001, "adam": 0.003, "adamw": 0.003}
+FALLBACK_LR = 0.01
+
+
+def transformer_optimizers() -> tuple[str, ...]:
+    """Every registry optimizer that can train the transformer (no Hessian needed)."""
+    return tuple(n for n, s in OPTIMIZERS.items() if not s.needs_hessian)
+
+
+def default_lr(opt: str) -> float:
+    return DEFAULT_LRS.get(opt, snap_grid(LR_GRID, OPTIMIZERS[opt].defaults()["learning_rate"]))
+
+
+@dataclass(frozen=True)
+class TfConfig:
+    """Everything the Transformer page's controls hold (hashable; ``lrs`` aligned with
+    ``optimizers``). ``clip == 0`` means no clipping."""
+
+    corpus: str = "addition"
+    n_layer: int = 2
+    d_model: int = 64
+    n_head: int = 4
+    ctx: int = 32
+    dropout: float = 0.0
+    optimizers: tuple[str, ...] = DEFAULT_OPTIMIZERS
+    lrs: tuple[tuple[str, float], ...] = tuple((o, default_lr(o)) for o in DEFAULT_OPTIMIZERS)
+    steps: int = 300
+    chunk: int = 50
+    schedule: str = "constant"
+    clip: float = 0.0
+    wd: str = "off"
+    wd_at: float = 0.01
+
+    def lr(self, opt: str) -> float:
+        return dict(self.lrs).get(opt, default_lr(opt))
+
+    def with_optimizers(self, opts: Sequence[str]) -> TfConfig:
+        """This configuration with the selection ``opts``; known learning rates are kept."""
+        opts = tuple(opts)
+        return replace(self, optimizers=opts, lrs=tuple((o, self.lr(o)) for o in opts))
+
+    def train_spec(self, text: str = "") -> TrainSpec:
+        """What the numbers depend on (``text``: the pasted text, used only for ``pasted``)."""
+        return TrainSpec(
+            corpus=self.corpus,
+            text=text if CORPORA[self.corpus].needs_text else "",
+            n_layer=self.n_layer,
+            d_model=self.d_model,
+            n_head=self.n_head,
+            ctx=self.ctx,
+            dropout=self.dropout,
+            runs=self.lrs,
+            schedule=self.schedule,
+            clip_norm=self.clip if self.clip > 0 else math.inf,
+            l2=self.wd_at if self.wd == "l2" else 0.0,
+            weight_decay=self.wd_at if self.wd == "decoupled" else 0.0,
+            steps=self.steps,
+            chunk=min(self.chunk, self.steps),
+        )
+
+
+# ---------------------------------------------------------------------------------------------
+# Query <-> TfConfig.
+
+
+def _grid(r: _Reader, key: str, grid: Sequence[float], default: float, log: bool = False):
+    text = r.take(key)
+    if text is None:
+        return default
+    try:
+        v = _in_range(_float(text), min(grid), max(grid))
+    except _Bad as e:
+        r.note(key, text, f"{e}; using the default {fmt_num(default)}")
+        return default
+    s = snap_grid(grid, v, log)
+    if not math.isclose(s, v, rel_tol=1e-6, abs_tol=1e-12):
+        r.note(key, text, f"rounded to {fmt_num(s)}")
+    return type(default)(s)
+
+
+def _optimizers(r: _Reader, default: tuple[str, ...]) -> tuple[str, ...]:
+    text = r.take("opt")
+    if text is None:
+        return default
+    if text.strip().lower() == NO_OPTIMIZERS:
+        return ()
+    names = _list(text)
+    allowed = transformer_optimizers()
+    known = tuple(n for n in names if n in allowed)
+    if not known:
+        r.note("opt", text, "no optimizer that can train the transformer; using the default")
+        return default
+    if unknown := [n for n in names if n not in allowed]:
+        r.note("opt", ",".join(unknown), "unknown or Hessian-based optimizer(s) ignored")
+    if len(known) > MAX_OPTIMIZERS:
+        r.note("opt", text, f"at most {MAX_OPTIMIZERS} optimizers; kept the first ones")
+    return known[:MAX_OPTIMIZERS]
+
+
+def _lrs(r: _Reader, opts: tuple[str, ...]) -> tuple[tuple[str, float], ...]:
+    lrs = tuple((o, _grid(r, f"{o}.lr", LR_GRID, default_lr(o), log=True)) for o in opts)
+    for key in r.unused():
+        prefix, _, name = key.partition(".")
+        if prefix in OPTIMIZERS:
+            r.used.add(key)
+            why = "is not selected" if prefix not in opts else f"has no setting {show(name)!r} here"
+            r.note(key, r.raw[key], f"{OPTIMIZERS[prefix].display} {why}; ignored")
+    return lrs
+
+
+def parse_tf_query(query: Mapping[str, str | Sequence[str]]) -> tuple[TfConfig, list[str]]:
+    """The configuration a URL asks for, and a notice for every value that was ignored."""
+    r = _Reader(query)
+    base = TfConfig()
+    opts = _optimizers(r, base.optimizers)
+    d_model = _grid(r, "d", D_MODELS, base.d_model, log=True)
+    n_head = _grid(r, "heads", HEADS, base.n_head, log=True)
+    if d_model % n_head:
+        r.note("heads", str(n_head), f"does not divide d={d_model}; using {base.n_head}")
+        n_head = base.n_head
+    cfg = TfConfig(
+        corpus=r.get("corpus", lambda t: _choice(t, list(CORPORA)), base.corpus),
+        n_layer=_grid(r, "layers", LAYERS, base.n_layer),
+        d_model=d_model,
+        n_head=n_head,
+        ctx=_grid(r, "ctx", CTXS, base.ctx, log=True),
+        dropout=_grid(r, "dropout", DROPOUTS, base.dropout),
+        optimizers=opts,
+        lrs=_lrs(r, opts),
+        steps=_grid(r, "steps", STEPS_OPTIONS, base.steps, log=True),
+        chunk=_grid(r, "chunk", CHUNKS, base.chunk, log=True),
+        schedule=r.get("sched", lambda t: _choice(t, list(SCHEDULES)), base.schedule),
+        clip=_grid(r, "clip", CLIPS, base.clip),
+        wd=r.get("wd", lambda t: _choice(t, WD_MODES), base.wd),
+        wd_at=_grid(r, "wd_at", WD_GRID, base.wd_at, log=True),
+    )
+    for key in r.unused():
+        r.note(key, r.raw[key], "unknown parameter; ignored")
+    notices = r.notices
+    if len(notices) > MAX_NOTICES:
+        notices = [*notices[: MAX_NOTICES - 1], f"… and {len(notices) - MAX_NOTICES + 1} more"]
+    return cfg, notices
+
+
+_KEYS = (
+    ("corpus", "corpus"),
+    ("layers", "n_layer"),
+    ("d", "d_model"),
+    ("heads", "n_head"),
+    ("ctx", "ctx"),
+    ("dropout", "dropout"),
+    ("steps", "steps"),
+    ("chunk", "chunk"),
+    ("sched", "schedule"),
+    ("clip", "clip"),
+    ("wd", "wd"),
+    ("wd_at", "wd_at"),
+)
+
+
+def to_tf_query(cfg: TfConfig) -> dict[str, str]:
+    """The URL parameters for ``cfg``: only what differs from the defaults."""
+    base = TfConfig()
+    q: dict[str, str] = {}
+    for key, attr in _KEYS:
+        value = getattr(cfg, attr)
+        if value != getattr(base, attr):
+            q[key] = value if isinstance(value, str) else fmt_num(float(value))
+    if cfg.optimizers != base.optimizers:
+        q["opt"] = ",".join(cfg.optimizers) or NO_OPTIMIZERS
+    for o, lr in cfg.lrs:
+        if lr != default_lr(o):
+            q[f"{o}.lr"] = fmt_num(lr)
+    return q

@@ -1,0 +1,221 @@
+"""The Transformer page's sidebar and its shareable state (session + URL).
+
+Widget keys carry a ``t.`` prefix so they never collide with the other pages' widgets in the
+shared session state. On a session's first visit the URL is parsed
+(``optlab.transformer_urlstate``); afterwards every change is mirrored into the URL. The pasted
+text lives in the session only (never in the URL).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import replace
+
+import streamlit as st
+
+from optlab.optimizers import OPTIMIZERS
+from optlab.schedules import SCHEDULES
+from optlab.transformer import lab
+from optlab.transformer.corpus import CORPORA, MAX_CHARS, CorpusError
+from optlab.transformer_urlstate import (
+    CHUNKS,
+    CLIPS,
+    CTXS,
+    D_MODELS,
+    DROPOUTS,
+    HEADS,
+    LAYERS,
+    LR_GRID,
+    MAX_OPTIMIZERS,
+    STEPS_OPTIONS,
+    WD_GRID,
+    WD_MODES,
+    TfConfig,
+    parse_tf_query,
+    to_tf_query,
+    transformer_optimizers,
+)
+from optlab.ui.state import seed
+from optlab.urlstate import fmt_num
+
+CFG = "_optlab_tf_cfg"
+LOADED = "_optlab_tf_loaded_cfg"
+NOTICES = "_optlab_tf_notices"
+TEXT = "_optlab_tf_text"  # the pasted text (kept when the text box is not drawn)
+WD_LABELS = {"off": "off", "l2": "L2 (coupled)", "decoupled": "decoupled"}
+
+
+# ---------------------------------------------------------------------------------------------
+# State.
+
+
+def load() -> TfConfig:
+    """The session's configuration (parsed from the URL on the first visit)."""
+    if CFG not in st.session_state:
+        query = {k: st.query_params.get_all(k) for k in st.query_params}
+        cfg, notices = parse_tf_query(query)
+        st.session_state[CFG] = st.session_state[LOADED] = cfg
+        st.session_state[NOTICES] = notices
+    return st.session_state[CFG]
+
+
+def notices() -> list[str]:
+    """What the link asked for but did not get; shown until the user changes something."""
+    if st.session_state.get(CFG) != st.session_state.get(LOADED):
+        st.session_state[NOTICES] = []
+    return st.session_state.get(NOTICES, [])
+
+
+def save(cfg: TfConfig) -> None:
+    st.session_state[CFG] = cfg
+    query = to_tf_query(cfg)
+    if st.query_params.to_dict() != query:
+        st.query_params.from_dict(query)
+
+
+def pasted_text() -> str:
+    return st.session_state.get(TEXT, "")
+
+
+# ---------------------------------------------------------------------------------------------
+# Widgets.
+
+
+def grid(label: str, options: Sequence, value, key: str, fmt: Callable = fmt_num, **kw):
+    seed(key, value if value in options else options[0])
+    return st.select_slider(label, options=list(options), key=key, format_func=fmt, **kw)
+
+
+def corpus_group(cfg: TfConfig) -> tuple[TfConfig, str | None]:
+    """The corpus; for pasted text, the text box and any ``CorpusError`` right under it."""
+    seed("t.corpus", cfg.corpus)
+    name = st.selectbox(
+        "Corpus", list(CORPORA), key="t.corpus", format_func=lambda n: CORPORA[n].display
+    )
+    st.caption(CORPORA[name].description)
+    error = None
+    if CORPORA[name].needs_text:
+        seed("t.text", pasted_text())
+        text = st.text_area(
+            "Your text",
+            key="t.text",
+            height=160,
+            max_chars=MAX_CHARS,
+            placeholder="Paste a few paragraphs (at least 200 characters).",
+        )
+        st.session_state[TEXT] = text or ""
+        try:
+            lab.corpus(name, text or "")
+        except CorpusError as e:
+            error = str(e)
+            st.error(error, icon=":material/error:")
+    return replace(cfg, corpus=name), error
+
+
+def model_group(cfg: TfConfig, vocab_size: int | None) -> TfConfig:
+    st.subheader("Model", divider="gray")
+    n_layer = grid("Layers", LAYERS, cfg.n_layer, "t.layers", str)
+    d_model = grid("Width d_model", D_MODELS, cfg.d_model, "t.d", str)
+    n_head = grid(
+        "Attention heads",
+        HEADS,
+        cfg.n_head,
+        "t.heads",
+        str,
+        help="d_model is split evenly between the heads.",
+    )
+    ctx = grid("Context length (characters)", CTXS, cfg.ctx, "t.ctx", str)
+    dropout = grid("Dropout", DROPOUTS, cfg.dropout, "t.dropout")
+    cfg = replace(
+        cfg,
+        n_layer=int(n_layer),
+        d_model=int(d_model),
+        n_head=int(n_head),
+        ctx=int(ctx),
+        dropout=float(dropout),
+    )
+    if vocab_size is not None:
+        n = lab.count_params(lab.model_config(cfg.train_spec(), vocab_size))
+        st.markdown(f"**{n:,} parameters** · vocabulary of {vocab_size} tokens")
+    return cfg
+
+
+def optimizers_group(cfg: TfConfig) -> TfConfig:
+    st.subheader("Optimizers", divider="gray")
+    seed("t.opt", list(cfg.optimizers))
+    opts = st.multiselect(
+        "Optimizers",
+        transformer_optimizers(),
+        key="t.opt",
+        max_selections=MAX_OPTIMIZERS,
+        format_func=lambda o: OPTIMIZERS[o].display,
+        placeholder="Pick optimizers",
+        label_visibility="collapsed",
+    )
+    cfg = cfg.with_optimizers(opts)
+    lrs = []
+    for o in cfg.optimizers:
+        lr = grid(f"{OPTIMIZERS[o].display} · learning rate η", LR_GRID, cfg.lr(o), f"t.lr.{o}")
+        lrs.append((o, float(lr)))
+    return replace(cfg, lrs=tuple(lrs))
+
+
+def training_group(cfg: TfConfig) -> TfConfig:
+    st.subheader("Training", divider="gray")
+    steps = grid("Steps", STEPS_OPTIONS, cfg.steps, "t.steps", str)
+    chunk = grid(
+        "Steps per chunk",
+        CHUNKS,
+        cfg.chunk,
+        "t.chunk",
+        str,
+        help="The curves and the progress bar update after every chunk.",
+    )
+    seed("t.sched", cfg.schedule)
+    schedule = st.selectbox(
+        "Learning-rate schedule",
+        list(SCHEDULES),
+        key="t.sched",
+        format_func=lambda s: SCHEDULES[s].display,
+    )
+    clip = grid(
+        "Clip the global gradient norm at",
+        CLIPS,
+        cfg.clip,
+        "t.clip",
+        lambda v: "off" if v == 0 else fmt_num(v),
+    )
+    seed("t.wd", cfg.wd)
+    wd = st.radio(
+        "Weight decay",
+        WD_MODES,
+        key="t.wd",
+        horizontal=True,
+        format_func=WD_LABELS.__getitem__,
+        help="L2 adds λ·w to the gradient; decoupled subtracts η·λ·w after the "
+        "optimizer's update (AdamW-style).",
+    )
+    wd_at = cfg.wd_at
+    if wd != "off":
+        wd_at = grid("λ", WD_GRID, cfg.wd_at, "t.wd_at")
+    return replace(
+        cfg,
+        steps=int(steps),
+        chunk=int(chunk),
+        schedule=schedule,
+        clip=float(clip),
+        wd=wd,
+        wd_at=float(wd_at),
+    )
+
+
+def sidebar(cfg: TfConfig) -> tuple[TfConfig, str | None]:
+    """Every control; returns the new configuration and the corpus error (or ``None``)."""
+    with st.sidebar:
+        cfg, error = corpus_group(cfg)
+        vocab = None
+        if error is None:
+            vocab = lab.corpus(cfg.corpus, cfg.train_spec(pasted_text()).text).tokenizer.vocab_size
+        cfg = model_group(cfg, vocab)
+        cfg = optimizers_group(cfg)
+        return training_group(cfg), error

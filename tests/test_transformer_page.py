@@ -1,0 +1,251 @@
+"""The Transformer page: its URL state (pure logic) and the page driven headless by AppTest
+with a tiny budget (one layer, d = 16, 2 optimizers, 50 steps)."""
+
+from __future__ import annotations
+
+import pytest
+from streamlit.testing.v1 import AppTest
+
+from optlab.transformer import lab
+from optlab.transformer.corpus import MIN_CHARS
+from optlab.transformer_urlstate import (
+    TfConfig,
+    parse_tf_query,
+    to_tf_query,
+    transformer_optimizers,
+)
+from optlab.ui import pages, transformer_controls, transformer_page
+from optlab.ui.transformer_view import PANELS
+
+PAGE = "from optlab.ui import transformer_page\ntransformer_page.render()\n"
+TIMEOUT = 300
+TINY = {"layers": "1", "d": "16", "heads": "2", "ctx": "16", "steps": "50", "chunk": "25",
+        "opt": "gd,adam"}  # fmt: skip
+
+
+def run_page(query: dict[str, str] | None = None) -> AppTest:
+    at = AppTest.from_string(PAGE, default_timeout=TIMEOUT)
+    for k, v in (query or {}).items():
+        at.query_params[k] = v
+    at.run()
+    assert not at.exception, [e.value for e in at.exception]
+    return at
+
+
+def texts(at: AppTest) -> str:
+    elements = [*at.markdown, *at.caption, *at.info, *at.warning, *at.error]
+    return "\n".join(str(e.value) for e in elements)
+
+
+def progress_text(at: AppTest) -> str:
+    return at.get("progress")[0].proto.text
+
+
+def ok(at: AppTest) -> AppTest:
+    assert not at.exception, [e.value for e in at.exception]
+    return at
+
+
+# ---------------------------------------------------------------------------------------------
+# The URL state.
+
+
+def test_defaults_write_an_empty_query_and_round_trip():
+    assert to_tf_query(TfConfig()) == {}
+    assert parse_tf_query({}) == (TfConfig(), [])
+    cfg, notices = parse_tf_query({**TINY, "corpus": "rhymes", "adam.lr": "0.02", "sched": "cosine",
+                                   "clip": "1", "wd": "decoupled", "wd_at": "0.1"})  # fmt: skip
+    assert notices == []
+    assert (cfg.n_layer, cfg.d_model, cfg.n_head, cfg.ctx, cfg.steps) == (1, 16, 2, 16, 50)
+    assert cfg.optimizers == ("gd", "adam")
+    assert cfg.lr("adam") == 0.02
+    assert parse_tf_query(to_tf_query(cfg)) == (cfg, [])
+    spec = cfg.train_spec("ignored: not pasted")
+    assert spec.text == ""
+    assert (spec.clip_norm, spec.weight_decay, spec.l2) == (1.0, 0.1, 0.0)
+    assert parse_tf_query({"opt": "none"})[0].optimizers == ()
+
+
+@pytest.mark.parametrize(
+    ("query", "fragment"),
+    [
+        ({"steps": "-5"}, "steps=-5"), ({"d": "abc"}, "not a number"),
+        ({"corpus": "bogus"}, "unknown value"), ({"opt": "newton,bogus"}, "no optimizer"),
+        ({"adam.lr": "1e9"}, "out of range"), ({"heads": "8", "d": "16"}, None),
+        ({"ctx": "50"}, "rounded to 64"), ({"nope": "1"}, "unknown parameter"),
+        ({"gd.lr": "0.1", "opt": "adam"}, "GD is not selected"),
+    ],
+)  # fmt: skip
+def test_garbage_falls_back_to_defaults_with_a_notice(query, fragment):
+    cfg, notices = parse_tf_query(query)
+    if fragment is None:
+        assert notices == []
+        return
+    assert any(fragment in n for n in notices), notices
+    assert cfg.steps in (TfConfig().steps, 50)
+
+
+def test_hessian_optimizers_are_not_offered():
+    assert "newton" not in transformer_optimizers()
+    assert parse_tf_query({"opt": "adam,newton"})[0].optimizers == ("adam",)
+
+
+def test_the_page_is_registered_with_the_keys_arrival_expects():
+    assert "transformer" in {p.url_path for p in pages.PAGES}
+    from optlab.ui import arrival
+
+    keys = (transformer_controls.CFG, transformer_controls.LOADED, transformer_controls.NOTICES)
+    assert arrival.REMEMBERED.get("transformer", keys) == keys
+
+
+# ---------------------------------------------------------------------------------------------
+# The page.
+
+
+def test_first_visit_shows_defaults_parameter_count_and_train_hint():
+    at = run_page()
+    assert at.selectbox(key="t.corpus").value == "addition"
+    assert at.multiselect(key="t.opt").value == ["gd", "momentum", "rmsprop", "adam"]
+    assert at.select_slider(key="t.steps").value == 300
+    assert "104,320 parameters" in texts(at)
+    assert "Press **Train**" in texts(at)
+    assert at.button(key="t.stop").disabled
+
+
+def test_a_link_sets_the_controls_and_garbage_shows_a_notice():
+    at = run_page({**TINY, "adam.lr": "0.02", "steps": "-3", "d": "oops"})
+    assert at.select_slider(key="t.layers").value == 1
+    assert at.select_slider(key="t.lr.adam").value == 0.02
+    assert at.select_slider(key="t.steps").value == 300  # the default, with a notice
+    notice = "\n".join(w.value for w in at.warning)
+    assert "steps=-3" in notice
+    assert "d=oops" in notice
+    at.select_slider(key="t.steps").set_value(100).run()
+    assert at.query_params["steps"] == "100"
+    assert not at.warning  # the notice goes once the user changes something
+
+
+def test_pasted_text_errors_show_inline_and_good_text_trains():
+    at = run_page({"corpus": "pasted"})
+    assert "empty" in at.error[0].value
+    at.text_area(key="t.text").input("too short").run()
+    assert "too short" in at.error[0].value
+    assert "Fix the text" in at.info[0].value
+    at.text_area(key="t.text").input("la " * MIN_CHARS).run()
+    assert not at.error
+    assert "parameters" in texts(at)
+
+
+@pytest.fixture(scope="module")
+def trained() -> AppTest:
+    at = run_page(TINY)
+    ok(at.button(key="t.train").click().run())
+    return at
+
+
+def test_train_shows_done_curves_and_results(trained):
+    at = trained
+    assert progress_text(at).startswith("Done: 50 steps × 2 optimizers")
+    assert any("t.curves" in c.proto.id for c in at.get("plotly_chart"))
+    assert "#### Results" in texts(at)
+    assert at.dataframe[0].value["optimizer"].tolist() == ["GD", "Adam"]
+    assert at.button(key="t.stop").disabled
+
+
+def test_every_panel_renders(trained, monkeypatch):
+    monkeypatch.setattr(lab, "CTX_SWEEP", (8, 16, 32))
+    monkeypatch.setattr(lab, "WIDTH_SWEEP", (8, 16))
+    at = trained
+    for panel in PANELS:
+        ok(at.button_group(key="t.panel").set_value(panel).run())
+        for button in ("t.land.go", "t.time.go"):
+            if any(b.key == button for b in at.button):
+                ok(at.button(key=button).click().run())
+        assert len(at.get("plotly_chart")) >= 2 or panel == "Samples", panel
+    ok(at.button_group(key="t.panel").set_value("Loss landscape").run())
+    ok(at.radio(key="t.land.method").set_value("random").run())
+    ok(at.button(key="t.land.go").click().run())
+    assert "random direction 1" in at.get("plotly_chart")[1].proto.spec
+    at.button_group(key="t.panel").set_value("Samples").run()
+    ok(at.select_slider(key="t.temp").set_value(0.0).run())
+    assert len(at.code) == 2 * 3  # 2 optimizers x checkpoints 0, 25, 50
+
+
+def test_a_revisit_shows_the_cached_run_without_training(trained, compile_counter):
+    at = run_page(TINY)  # a new session, same configuration
+    assert "from the cache" in progress_text(at)
+    assert at.dataframe[0].value["optimizer"].tolist() == ["GD", "Adam"]
+    assert compile_counter.count == 0
+
+
+def _interrupted_job(query: dict[str, str]) -> tuple[AppTest, transformer_page.Job]:
+    """A session whose training was interrupted after its first chunk (as any click does: the
+    rerun stops the script at its next drawing call, between two chunks)."""
+    at = run_page(query)
+    spec = parse_tf_query(query)[0].train_spec()
+    corpus, cfg, gen = lab.start(spec)
+    job = transformer_page.Job(spec, gen, corpus, cfg)
+    job.result = lab.Result(spec, corpus, cfg, next(gen))
+    at.session_state[transformer_page.JOB] = job
+    return at, job
+
+
+def test_an_interrupted_run_resumes_on_the_next_rerun():
+    at, job = _interrupted_job({**TINY, "steps": "100"})
+    ok(at.run())
+    assert job.status == "done"
+    assert job.result.report.step == 100
+    assert progress_text(at).startswith("Done: 100 steps")
+
+
+def test_stop_callback_ends_the_job_and_keeps_the_partial_result(monkeypatch):
+    spec = parse_tf_query(TINY)[0].train_spec()
+    corpus, cfg, gen = lab.start(spec)
+    job = transformer_page.Job(spec, gen, corpus, cfg)
+    job.result = lab.Result(spec, corpus, cfg, next(gen))
+    monkeypatch.setattr(transformer_page.st, "session_state", {transformer_page.JOB: job})
+    transformer_page.on_stop()  # a flag only: an older run may be inside a chunk
+    assert job.status == "stopped"
+    assert not transformer_page.advance(job)  # the loop sees the flag between chunks
+    assert job.result.report.step == 25
+    transformer_page.settle(job)  # the next run releases the generator
+    assert job.gen is None
+    with pytest.raises(StopIteration):
+        next(gen)  # closed: nothing keeps training in the background
+
+
+def test_a_stop_between_chunks_shows_the_partial_result():
+    at, job = _interrupted_job({**TINY, "steps": "100", "chunk": "10"})
+    inner = job.gen
+
+    def stopped_during_the_third_chunk():  # as Stop's callback would, mid-chunk
+        yield next(inner)
+        job.status = "stopped"
+        yield from inner
+
+    job.gen = stopped_during_the_third_chunk()
+    ok(at.run())
+    assert job.status == "stopped"
+    assert job.result.report.step == 30  # the chunk under way is kept, no more
+    assert progress_text(at).startswith("Stopped at step 30 of 100")
+    assert "(partial: stopped early)" in texts(at)
+    assert at.button(key="t.stop").disabled
+    assert at.dataframe[0].value["optimizer"].tolist() == ["GD", "Adam"]
+
+
+def test_a_new_run_waits_for_the_chunk_in_flight_of_an_older_run():
+    """Streamlit starts the new run while the old one is still inside ``next(gen)``: the new
+    run must wait for that chunk (not fail with "generator already executing")."""
+    import threading
+
+    spec = parse_tf_query({**TINY, "steps": "100"})[0].train_spec()
+    corpus, cfg, gen = lab.start(spec)
+    job = transformer_page.Job(spec, gen, corpus, cfg)
+    old_run = threading.Thread(target=transformer_page.advance, args=(job,))
+    old_run.start()  # the first chunk compiles: it is in flight for a while
+    while not job.lock.locked() and old_run.is_alive():
+        pass
+    assert transformer_page.advance(job)  # blocks until the old run's chunk has landed
+    old_run.join()
+    assert job.status == "running"
+    assert job.result.report.step == 50  # both chunks landed, in order
