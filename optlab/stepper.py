@@ -118,8 +118,16 @@ def _replay(problem, loss_every, theta, tp, lr_scale, hp, points, final, noise, 
     """Per-step records of one run, vectorised over steps from its recorded points."""
     steps = points.shape[0]
     t = jnp.arange(steps, dtype=jnp.int32)
-    grads = jax.vmap(partial(_gradient, problem, theta, tp), in_axes=(0, 0, None, 0))
-    sample_loss, g, raw, clipped = grads(points, t, bits, noise)
+    gradient = partial(_gradient, problem, theta, tp)
+    if getattr(problem, "stochastic", False):
+        # A loop, not a vmap over steps: batching the steps would turn the mini-batch
+        # sampler's lax.switch into a select that runs every branch.
+        sample_loss, g, raw, clipped = jax.lax.map(
+            lambda xs: gradient(xs[0], xs[1], bits, xs[2]), (points, t, noise)
+        )
+    else:
+        grads = jax.vmap(gradient, in_axes=(0, 0, None, 0))
+        sample_loss, g, raw, clipped = grads(points, t, bits, noise)
     full_loss = jax.vmap(partial(problem.loss, theta=theta))
     if getattr(problem, "stochastic", False):  # the full loss every loss_every-th step
         coarse = full_loss(points[::loss_every])
