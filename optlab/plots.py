@@ -1,4 +1,9 @@
-"""Figure builders shared by every page: arrays in, ``go.Figure`` out, no Streamlit.
+"""Figure builders shared by every page: arrays in, figures out, no Streamlit.
+
+The figures redrawn on every slider move (``lab_spec``, ``lr_curve_spec``) are built as plain
+JSON-ready dicts, never as plotly objects (plotly.py's object tree and validation cost more
+than the engine run); ``lab_figure`` / ``lr_curve_figure`` wrap the same dicts in a
+``go.Figure``, and :class:`ReadyFigure` hands a dict to ``st.plotly_chart`` as is.
 
 The surface is drawn as a PNG in ``layout.images`` (contour lines baked in) rather than a
 contour trace: plotly.js drops contour/heatmap backgrounds while frames play, and an image

@@ -161,13 +161,15 @@ def test_traces_match_the_optimizers(trajs, fig):
     assert len(anim_indexes(fig)) == 2 * n + 1
     (grid,) = [t for t in fig.data if t.name == plots.CLICK_GRID_NAME]
     assert grid.marker.opacity == 0
-    assert len(grid.x) >= 1000
+    assert len(grid.x) >= 1000  # hover and click reach any node of a fine grid...
+    assert grid.marker.maxdisplayed == 1  # ...but the browser draws no marker per node
     assert fig.layout.font.size >= 14
 
 
 def test_trajectory_lines_are_the_params(trajs, fig):
     for t in trajs[:3]:
         line = by_name(fig, t.label)
+        assert line.mode == "lines"  # no marker per step: cheap to redraw on every change
         np.testing.assert_allclose(np.asarray(line.x, float), t.params[:, 0], rtol=1e-6, atol=0)
         np.testing.assert_allclose(np.asarray(line.y, float), t.params[:, 1], rtol=1e-6, atol=0)
         loss = by_name(fig, t.label, "x2")
@@ -274,6 +276,37 @@ def test_long_runs_are_subsampled(ravine, trajs, image):
     assert len(line.x) <= 800
     assert int(line.text[-1]) == len(long.params) - 1  # hover still gives the true step
     assert len(to_json(fig)) < 400_000
+
+
+def test_lab_spec_is_the_figure_as_plain_json(ravine, trajs, image, fig):
+    spec = plots.lab_spec(ravine, trajs, image, start=START)
+    assert json.loads(json.dumps(spec, allow_nan=False)) == json.loads(to_json(fig))
+    again = plots.lab_spec(ravine, trajs, image, start=START)
+    assert again["data"][0] is spec["data"][0]  # the click grid is built once per map
+    big = plots.lab_spec(ravine, trajs, image, start=START, font=22)
+    assert big["layout"]["font"]["size"] == big["layout"]["legend"]["font"]["size"] == 22
+
+
+def test_ready_figure_goes_to_streamlit_as_built(ravine, trajs, image):
+    import plotly.io
+    import plotly.tools
+
+    spec = plots.lab_spec(ravine, trajs, image, start=START)
+    ready = plots.ReadyFigure(spec)
+    # st.plotly_chart's path: no validation, no deep copy; the JSON is the dict's.
+    assert plotly.tools.return_figure_from_figure_or_data(ready, True) is spec
+    assert json.loads(plotly.io.to_json(ready, validate=False)) == json.loads(json.dumps(spec))
+    # Streamlit redraws a mounted chart from a copy: a "none" template (new identity: full
+    # replot) is dropped and a data revision is set (equal arrays are not compared).
+    assert "template" not in spec["layout"]
+    other = plots.ReadyFigure(plots.lab_spec(ravine, trajs, image, start=START))
+    assert spec["layout"]["datarevision"] != other.spec["layout"]["datarevision"]
+    real = ready.figure()
+    assert [t.name for t in real.data] == [t["name"] for t in spec["data"]]
+    assert real.layout.template.layout.to_plotly_json() == {}  # not plotly.py's default
+    with pytest.raises(AttributeError, match=r"\.figure\(\)"):
+        _ = ready.data
+    assert "<html>" in ready.to_html(include_plotlyjs=False)
 
 
 # ---------------------------------------------------------------------------------------------

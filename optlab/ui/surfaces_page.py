@@ -1,7 +1,8 @@
 """The lab: pick a surface, race optimizers on it, share the exact setup as a link.
 
 Thin by design: controls in ``controls``, figures in ``lab_view``, downloads in ``exports``,
-numbers in ``compute`` (cached), the URL in ``state``.
+numbers in ``compute`` (cached), the URL in ``state``. The hyperparameter sliders and what
+they change run as a fragment (``race``), so a slider move reruns and resends only that.
 """
 
 from __future__ import annotations
@@ -37,23 +38,32 @@ def share_box(cfg) -> None:
 
 
 def render() -> None:
+    freeze_imports()
     page()
     settle_heap()
 
 
 @st.cache_resource(show_spinner=False)
-def settle_heap() -> bool:
-    """Once per server process, after its first page: freeze the heap for the garbage
-    collector.
+def freeze_imports() -> bool:
+    """Once per server process, before its first page: move everything alive (the ~200k
+    objects of JAX, plotly, pandas, Streamlit and optlab, all imported by now) to the garbage
+    collector's permanent generation, which collections skip.
 
-    Streamlit runs a full ``gc.collect()`` after every script run (``runner.postScriptGC``).
-    Over the ~200k long-lived objects of JAX, plotly, pandas and Streamlit that took
-    110–380 ms of CPU per slider move on this 2-core machine, holding the GIL (so the server
-    could not even send the new chart meanwhile). ``gc.freeze()`` moves what is alive now
-    (modules, compiled functions, the first caches) to the permanent generation, which
-    collections skip: the post-run collection drops to a few ms. Later objects (sessions,
-    cache entries) are collected as usual.
+    Streamlit runs a full ``gc.collect()`` after every script run (``runner.postScriptGC``);
+    over those objects that took 110–380 ms of CPU per slider move on this 2-core machine,
+    holding the GIL (the server could not even send the new chart meanwhile). Frozen, it
+    takes a few ms. See ``settle_heap`` for what the first page adds.
     """
+    gc.freeze()
+    return True
+
+
+@st.cache_resource(show_spinner=False)
+def settle_heap() -> bool:
+    """Once per server process, after its first page: collect what that page left behind
+    (JAX traces of the first compiles…; only objects created since ``freeze_imports`` are
+    examined) and freeze what stays (compiled functions, the first cache entries). Later
+    objects (sessions, cache entries) are collected as usual."""
     gc.collect()
     gc.freeze()
     return True
@@ -134,7 +144,6 @@ def race(hp_slot, lr_slot, share_slot) -> None:
     key = cfg.run_key()
     trajs = compute.compute(key) if cfg.optimizers else []
     fig = lab_view.lab_chart(cfg)
-    controls.lr_curve(lr_slot, cfg)
     drawn = hparams(hp_slot, loaded)
     if drawn.hparams != cfg.hparams and not st.session_state.get(REREAD):
         st.session_state[REREAD] = True  # the read-ahead missed (a bug): draw again, once
@@ -147,11 +156,18 @@ def race(hp_slot, lr_slot, share_slot) -> None:
         if not trajs:
             lab_view.empty_state()
         lab_view.divergence_warnings(trajs)
+    details(cfg, trajs, fig)
+    controls.lr_curve(lr_slot, cfg)  # last: its chart reaches the browser after the race's
+
+
+def details(cfg: Config, trajs, fig) -> None:
+    """Below the race: the 3-D view, the optimizer's state, the results, the exports."""
     if cfg.view3d:
         st.markdown("#### In 3-D")
         lab_view.view3d(cfg)
     if not trajs:
         return
+    key = cfg.run_key()
     if not cfg.hidden("state"):
         st.markdown("#### Inside the optimizer")
         lab_view.state_panel(trajs)
