@@ -7,11 +7,14 @@ Adam's learning-rate slider with the keyboard N times (each to a value not seen 
 every move is a real engine run and new figures, not a cache hit) and times each from the key
 press until the map/loss chart shows the new run, and until the whole rerun has finished.
 
-    .venv/bin/python bench/bench_latency.py [--moves 32] [--port 0] [--warm-cache]
+    .venv/bin/python bench/bench_latency.py [--moves 32] [--warmup 3] [--port 0] [--warm-cache]
     OPTLAB_BENCH_QUERY='?adam.lr=0.0001&hide=state,results' .venv/bin/python bench/...
 
-Prints p50 / p95 per move and the first-load time against the targets (p95 <= 300 ms once
-warm, first load <= 10 s from a cold start) with PASS / MISS, the machine's load average
+The first ``--warmup`` moves after the warm reload are made but not timed ("once warm": the
+fresh page's first interactions pay one-off costs). Prints p50 / p95 per move and the
+first-load time against the targets (p95 <= 300 ms once warm, first load <= 10 s from a cold
+start; the first load counts until the page is idle with the chart, and the moment the chart
+appeared is printed too) with PASS / MISS, the machine's load average
 (1/5/15 min, as ``uptime`` prints it) before and after, and the CPU time each move cost the
 server and the browser: on a shared machine the wall-clock figures follow the load, the CPU
 figures much less. Always exits 0: a benchmark reports, tests assert.
@@ -127,6 +130,7 @@ def spent(before: dict[int, float], after: dict[int, float]) -> float:
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--moves", type=int, default=32)
+    ap.add_argument("--warmup", type=int, default=3, help="untimed moves first")
     ap.add_argument("--port", type=int, default=0)
     ap.add_argument("--warm-cache", action="store_true", help="keep the JAX disk cache")
     args = ap.parse_args()
@@ -148,6 +152,8 @@ def main() -> int:
         t_up = time.perf_counter()
         try:
             page.goto(url + START_QUERY)
+            page.wait_for_function(f"() => !!({JS_LAB})", polling=50, timeout=120_000)
+            first_chart = time.perf_counter() - t_start
             page.wait_for_selector(IDLE, timeout=120_000)
             page.wait_for_function(f"() => !!({JS_LAB})", timeout=120_000)
             first_load = time.perf_counter() - t_start
@@ -161,6 +167,12 @@ def main() -> int:
 
             slider = page.get_by_role("slider", name=LR_SLIDER)
             slider.focus()
+            for _ in range(args.warmup):
+                before = page.evaluate(JS_PATHS)
+                page.keyboard.press("ArrowRight")
+                page.wait_for_function(JS_CHANGED, arg=before, polling="raf", timeout=30_000)
+                page.wait_for_function(JS_IDLE, polling="raf", timeout=30_000)
+            start_lr = slider.get_attribute("aria-valuetext")
             browser_pids = [q for q in descendants(os.getpid()) if q != proc.pid]
             browser_pids = [q for q in browser_pids if q not in descendants(proc.pid)]
             cpu0 = cpu_ms([proc.pid]), cpu_ms(browser_pids)
@@ -184,7 +196,10 @@ def main() -> int:
 
     n = len(chart_ms)
     p50, p95 = percentile(chart_ms, 0.5), percentile(chart_ms, 0.95)
-    print(f"optlab latency benchmark ({n} slider moves, Adam lr 0.0001 -> {final_lr})")
+    print(
+        f"optlab latency benchmark ({n} slider moves after {args.warmup} untimed, "
+        f"Adam lr {start_lr} -> {final_lr})"
+    )
     print(f"  before:  {load_before}")
     cache = "warm JAX disk cache" if args.warm_cache else "empty JAX disk cache"
     print(f"  server start -> health ok       {server_up:8.2f} s   ({cache})")
@@ -192,6 +207,7 @@ def main() -> int:
         f"  cold first load (start->chart)  {first_load:8.2f} s   target <= "
         f"{TARGET_FIRST_LOAD_S:.0f} s    {verdict(first_load <= TARGET_FIRST_LOAD_S)}"
     )
+    print(f"    of which until the chart showed {first_chart:8.2f} s   (then until the page idled)")
     print(f"  warm page load                  {warm_load:8.2f} s")
     print(f"  key press -> chart updated  p50 {p50:8.1f} ms")
     print(

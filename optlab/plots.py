@@ -207,28 +207,26 @@ def lab_spec(
         out = []
         for t in trajs:
             p = at_step(t.params, step)
-            out.append({"type": "scatter", "x": rounded(p[:1], 7), "y": rounded(p[1:2], 7)})
+            out.append({"x": rounded(p[:1], 7), "y": rounded(p[1:2], 7)})
         for t in trajs:
             k = min(step, len(t.loss) - 1)
             y = rounded(ax.clamp(ax.transform(t.loss[k : k + 1])))
-            out.append({"type": "scatter", "x": [k], "y": y})
-        out.append(
-            {"type": "scatter", "x": [step, step], "y": rounded([ax.lo_data, ax.hi_data], 6)}
-        )
-        return out
+            out.append({"x": [k], "y": y})
+        out.append({"x": [step, step], "y": rounded([ax.lo_data, ax.hi_data], 6)})
+        return out  # no "type" in frames: they only move x and y of existing traces
 
     first_anim = len(data)
     start_data = current(frame_steps[0])
     for j, (axes, size) in enumerate(((("x", "y"), 17), (("x2", "y2"), 13))):
         for i, t in enumerate(trajs):  # same order as current()
             data.append({
-                **start_data[i + j * len(trajs)], "mode": "markers",
+                "type": "scatter", **start_data[i + j * len(trajs)], "mode": "markers",
                 "name": CURRENT_PREFIX + t.label, "legendgroup": t.label, "showlegend": False,
                 "hoverinfo": "skip", "xaxis": axes[0], "yaxis": axes[1],
                 "marker": {"size": size, "color": t.color, "line": POINT_EDGE},
             })  # fmt: skip
     data.append({
-        **start_data[-1], "mode": "lines", "name": CURSOR_NAME,
+        "type": "scatter", **start_data[-1], "mode": "lines", "name": CURSOR_NAME,
         "line": {"color": "rgba(30,30,30,0.55)", "width": 2, "dash": "dash"},
         "showlegend": False, "hoverinfo": "skip", "xaxis": "x2", "yaxis": "y2",
     })  # fmt: skip

@@ -3,6 +3,8 @@ with a tiny budget (one layer, d = 16, 2 optimizers, 50 steps)."""
 
 from __future__ import annotations
 
+import dataclasses
+
 import pytest
 from streamlit.testing.v1 import AppTest
 
@@ -249,3 +251,37 @@ def test_a_new_run_waits_for_the_chunk_in_flight_of_an_older_run():
     old_run.join()
     assert job.status == "running"
     assert job.result.report.step == 50  # both chunks landed, in order
+
+
+def test_remembered_panel_values_that_no_longer_fit_are_reset(trained):
+    """Values left from another result (more layers, a longer context) must not break a panel."""
+    at = trained
+    for key, value in {"t.att.layer": 3, "t.att.head": 7, "t.tf.n": 99, "t.att.opt": "Lion",
+                       "t.tf.text": "9" * 200, "t.num.text": "8" * 200}.items():  # fmt: skip
+        at.session_state[key] = value
+    ok(at.button_group(key="t.panel").set_value("Attention").run())
+    assert at.selectbox(key="t.att.layer").value == 0
+    assert at.selectbox(key="t.att.head").value == 0
+    assert at.selectbox(key="t.att.opt").value in ("GD", "Adam")
+    ok(at.button_group(key="t.panel").set_value("Teacher forcing vs generation").run())
+    assert len(at.text_area(key="t.tf.text").value) <= 16
+    assert at.slider(key="t.tf.n").value == 1
+    ok(at.button_group(key="t.panel").set_value("Text → numbers").run())
+    assert len(at.text_input(key="t.num.text").value) <= 15
+
+
+@pytest.mark.parametrize(
+    ("status", "step", "text"),
+    [
+        ("running", None, "Compiling"), ("stopped", None, "Stopped before the first chunk"),
+        ("failed", None, "failed before"), ("failed", 25, "Failed after step 25 of 50"),
+        ("stopped", 25, "Stopped at step 25 of 50"), ("done", 50, "Done: 50 steps × 2"),
+    ],
+)  # fmt: skip
+def test_status_text(trained, status, step, text):
+    done = transformer_page.cached(parse_tf_query(TINY)[0].train_spec())
+    job = transformer_page.Job(done.spec, status=status)
+    if step is not None:
+        report = dataclasses.replace(done.report, step=step)
+        job.result = lab.Result(done.spec, done.corpus, done.cfg, report)
+    assert text in transformer_page.status_text(job)

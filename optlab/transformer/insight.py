@@ -1,6 +1,6 @@
 """What the Transformer page shows about a trained (or stopped) run, from a ``lab.Result``.
 
-Samples at checkpoints (the snapshots kept at every chunk end), exact-match accuracy on the
+Samples at checkpoints (the snapshots ``lab.Training`` keeps), exact-match accuracy on the
 addition corpus, teacher forcing beside free generation, attention maps, a string's way through
 the model (tokens -> ids -> embeddings -> next-token probabilities) and the 2-D loss-landscape
 slice with every run's trajectory projected on it.
@@ -26,15 +26,15 @@ from optlab.transformer.train import eval_loss
 
 def checkpoints(result: Result, n: int = 4) -> list[int]:
     """Up to ``n`` snapshot indices spread from the init (0) to the latest."""
-    last = len(result.report.val_steps) - 1
+    last = len(result.snap_steps) - 1
     return sorted({round(x) for x in np.linspace(0, last, min(n, last + 1))})
 
 
 def params_at(result: Result, name: str, index: int = -1) -> Params:
     """Params of run ``name`` at snapshot ``index`` (``-1``: the latest)."""
-    if index == -1 or result.report.snapshots is None:
+    if index == -1:
         return result.report.params[name]
-    return unflatten_params(result.report.snapshots[name][index], result.report.params[name])
+    return unflatten_params(result.snapshots[name][index], result.report.params[name])
 
 
 def samples(
@@ -55,7 +55,7 @@ def samples(
         text = generate.generate(
             p, result.cfg, tok, prompt, n_chars, seed=seed, temperature=temperature, top_k=top_k
         )
-        out.append((int(result.report.val_steps[i]), text))
+        out.append((int(result.snap_steps[i]), text))
     return out
 
 
@@ -162,12 +162,12 @@ def landscape_slice(
     center_P = flatten_params(center)
     explained = None
     if method == "pca":
-        d1, d2, ev = landscape.pca_directions(r.snapshots[name])
+        d1, d2, ev = landscape.pca_directions(result.snapshots[name])
         explained = (float(ev[0]), float(ev[1]))
     else:
         t1, t2 = landscape.filter_normalized_directions(center, seed=result.spec.seed)
         d1, d2 = flatten_params(t1), flatten_params(t2)
-    paths = {k: landscape.project(r.snapshots[k], center_P, d1, d2) for k in result.labels}
+    paths = {k: landscape.project(result.snapshots[k], center_P, d1, d2) for k in result.labels}
     reach = max(float(np.abs(p).max()) for p in paths.values())
     half = max(1.0, 1.25 * reach) if method == "random" else max(1.25 * reach, 1e-3)
     alphas = betas = np.linspace(-half, half, n, dtype=np.float32)
@@ -183,7 +183,7 @@ def landscape_slice(
             progress(min(j + block, n) / n)
     path_loss = {
         k: np.array(
-            [float(eval_loss(unflatten_params(s, center), seq, cfg)) for s in r.snapshots[k]]
+            [float(eval_loss(unflatten_params(s, center), seq, cfg)) for s in result.snapshots[k]]
         )
         for k in result.labels
     }

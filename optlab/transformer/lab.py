@@ -1,11 +1,12 @@
 """The Transformer page's numbers, behind one hashable ``TrainSpec`` (no Streamlit here).
 
 ``TrainSpec`` -> corpus, model ``Config``, ``OptimizerRun`` list, ``TrainConfig`` and schedule;
-``start(spec)`` is the chunked training generator (``train.train_chunks``, snapshots kept for
-checkpoints and the PCA slice). A ``Result`` (finished or stopped) feeds the summary table,
-the train-vs-validation gap and ``optlab.transformer.insight`` (samples, accuracy, attention,
-landscape). ``timing_rows`` measures step times live, calling ``progress(fraction)`` after
-each configuration for the page's progress bar.
+``Training(spec)`` drives the chunked training generator (``train.train_chunks``) round by round
+and keeps a thinned, memory-bounded set of weight snapshots (for checkpoints and the PCA slice;
+``train_chunks``' own snapshots would be one per chunk, gigabytes at the largest sizes). A
+``Result`` (finished or stopped) feeds the summary table, the train-vs-validation gap and
+``optlab.transformer.insight`` (samples, accuracy, attention, landscape). ``timing_rows``
+measures step times live, calling ``progress(fraction)`` after each configuration.
 """
 
 from __future__ import annotations
@@ -23,11 +24,13 @@ from optlab.optimizers import OPTIMIZERS
 from optlab.schedules import SCHEDULES
 from optlab.transformer import timing
 from optlab.transformer.corpus import CORPORA, Corpus
-from optlab.transformer.model import Config, init_params
+from optlab.transformer.model import Config, flatten_params, init_params
 from optlab.transformer.train import ChunkReport, OptimizerRun, TrainConfig, train_chunks
 
 Progress = Callable[[float], None] | None
 DEFAULT_RUNS = (("gd", 0.1), ("momentum", 0.1), ("rmsprop", 0.001), ("adam", 0.003))
+MAX_SNAPSHOTS = 12
+SNAPSHOT_BYTES = 64 * 2**20  # per run of Train; finished runs are kept for every session
 
 
 @dataclass(frozen=True)
@@ -92,18 +95,31 @@ def train_config(spec: TrainSpec) -> TrainConfig:
         data_seed=s,
         dropout_seed=s + 1,
         eval_seed=s + 2,
-        keep_snapshots=True,
+        keep_snapshots=False,  # ``Training`` keeps a bounded, thinned set instead
     )
+
+
+def snapshot_rounds(spec: TrainSpec, n_params: int) -> set[int]:
+    """The rounds (0 = the initial weights) after which ``Training`` keeps a snapshot: at most
+    ``MAX_SNAPSHOTS``, fewer when they would take more than ``SNAPSHOT_BYTES`` (never fewer than
+    three, what a PCA plane needs), spread evenly; the last round is always kept."""
+    rounds = math.ceil(spec.steps / min(spec.chunk, spec.steps))
+    per_round = 4 * n_params * len(spec.runs)
+    n = min(MAX_SNAPSHOTS, max(3, SNAPSHOT_BYTES // per_round), rounds + 1)
+    return {round(x) for x in np.linspace(0, rounds, n)}
 
 
 @dataclass
 class Result:
-    """A (possibly partial) run: its spec, corpus, model and the latest ``ChunkReport``."""
+    """A (possibly partial) run: its spec, corpus, model, the latest ``ChunkReport`` and the
+    flattened weights of every run at ``snap_steps`` (``snapshots``: label -> ``[S, P]``)."""
 
     spec: TrainSpec
     corpus: Corpus
     cfg: Config
     report: ChunkReport
+    snap_steps: np.ndarray
+    snapshots: dict[str, np.ndarray]
 
     @property
     def done(self) -> bool:
@@ -122,13 +138,46 @@ def start(spec: TrainSpec) -> tuple[Corpus, Config, Iterator[ChunkReport]]:
     return c, cfg, train_chunks(c, cfg, optimizer_runs(spec), train_config(spec), mult)
 
 
+class Training:
+    """A training in progress: ``advance()`` runs one round of chunks (every optimizer one
+    chunk further) and refreshes ``result``; snapshots are kept after ``snapshot_rounds``."""
+
+    def __init__(self, spec: TrainSpec) -> None:
+        self.spec = spec
+        self.corpus, self.cfg, self._gen = start(spec)
+        self._keep = snapshot_rounds(spec, count_params(self.cfg))
+        init = flatten_params(init_params(jax.random.key(spec.seed), self.cfg))
+        self._snaps = {label(o): [init] for o, _ in spec.runs}
+        self._steps = [0]
+        self._stacked = {k: v[0][None] for k, v in self._snaps.items()}
+        self._round = 0
+        self.result: Result | None = None
+
+    def advance(self) -> bool:
+        """One round; returns whether another one follows."""
+        report = next(self._gen, None)
+        if report is None:
+            return False
+        self._round += 1
+        if self._round in self._keep or report.done:
+            for name, p in report.params.items():
+                self._snaps[name].append(flatten_params(p))
+            self._steps.append(report.step)
+            self._stacked = {k: np.stack(v) for k, v in self._snaps.items()}
+        self.result = Result(self.spec, self.corpus, self.cfg, report,
+                             np.asarray(self._steps), self._stacked)  # fmt: skip
+        return not report.done
+
+    def close(self) -> None:
+        self._gen.close()
+
+
 def train_all(spec: TrainSpec) -> Result:
     """Train to the end (benchmarks, tests)."""
-    c, cfg, gen = start(spec)
-    report = None
-    for report in gen:  # noqa: B007
+    t = Training(spec)
+    while t.advance():
         pass
-    return Result(spec, c, cfg, report)
+    return t.result
 
 
 # ---------------------------------------------------------------------------------------------

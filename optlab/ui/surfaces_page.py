@@ -8,6 +8,7 @@ they change run as a fragment (``race``), so a slider move reruns and resends on
 from __future__ import annotations
 
 import gc
+import time
 
 import streamlit as st
 
@@ -16,6 +17,12 @@ from optlab.urlstate import CUSTOM, Config, surface_of
 
 FULL_RUN = "_optlab_full_run"  # set while the whole page runs (not a fragment rerun)
 REREAD = "_optlab_reread"
+# A pause after the new chart is sent, before the rest of the race: the browser batches the
+# elements that arrive together into one render pass, and without it the chart waited for
+# the sliders, the state panel and the results to be rendered with it. Measured (A/B, moves
+# interleaved, load ~5 on 2 cores): key press -> chart updated p50 304 -> 223 ms, p95 497 ->
+# 374 ms; 20 ms helped less, 80 ms no more. The pause holds no lock (other sessions run).
+CHART_HEAD_START_S = 0.04
 
 
 def notices_box(notices: list[str]) -> None:
@@ -130,10 +137,11 @@ def race(hp_slot, lr_slot, share_slot) -> None:
     (it re-renders every element it is sent). Their values come from the configuration the
     last full run saved; changing one of them reruns the whole page as before.
 
-    The new chart is sent first: the sliders' values are read ahead from the session
-    (``controls.hparams_now``) and the sliders drawn after the chart, into their container
-    in the sidebar (``hp_slot``, placed by the full run between the optimizer choice and the
-    run settings); notices and warnings go into a container above the chart, filled after it.
+    The new chart is sent first, and alone (``CHART_HEAD_START_S``): the sliders' values are
+    read ahead from the session (``controls.hparams_now``) and the sliders drawn after the
+    chart, into their container in the sidebar (``hp_slot``, placed by the full run between
+    the optimizer choice and the run settings); notices and warnings go into a container
+    above the chart, filled after it; the learning-rate curve comes last.
     """
     loaded = state.load()
     if not st.session_state.get(FULL_RUN) and start_moved(loaded):
@@ -144,6 +152,7 @@ def race(hp_slot, lr_slot, share_slot) -> None:
     key = cfg.run_key()
     trajs = compute.compute(key) if cfg.optimizers else []
     fig = lab_view.lab_chart(cfg)
+    time.sleep(CHART_HEAD_START_S)
     drawn = hparams(hp_slot, loaded)
     if drawn.hparams != cfg.hparams and not st.session_state.get(REREAD):
         st.session_state[REREAD] = True  # the read-ahead missed (a bug): draw again, once

@@ -124,10 +124,12 @@ def advance(job: Job) -> bool:
 
 
 def status_text(job: Job) -> str:
-    if job.result is None:
-        return "Compiling the training step and running the first chunk…"
-    r = job.result.report
-    n = len(job.result.labels)
+    r = job.result.report if job.result is not None else None
+    if r is None:
+        return {
+            "running": "Compiling the training step and running the first chunk…",
+            "stopped": "Stopped before the first chunk finished.",
+        }.get(job.status, "Training failed before the first chunk finished.")
     if job.status == "running":
         eta = (
             "time left: estimated after the next chunk (this one included compiling)"
@@ -137,7 +139,10 @@ def status_text(job: Job) -> str:
         return f"Step {r.step} of {r.total_steps} · {r.elapsed_s:.0f} s elapsed · {eta}"
     if job.status == "stopped":
         return f"Stopped at step {r.step} of {r.total_steps} after {r.elapsed_s:.0f} s."
+    if job.status == "failed":
+        return f"Failed after step {r.step} of {r.total_steps}."
     where = " (trained earlier; from the cache)" if job.cached else ""
+    n = len(job.result.labels)
     return f"Done: {r.total_steps} steps × {n} optimizers in {r.elapsed_s:.0f} s{where}."
 
 
@@ -233,8 +238,8 @@ def render() -> None:
         n, corpus = len(cfg.optimizers), CORPORA[cfg.corpus].display
         progress.info(
             f"Press **Train** to train {n} optimizer{'s' * (n > 1)} for {cfg.steps} steps on "
-            f"*{corpus}*. The default setup takes under a minute on two CPU cores; the first "
-            "chunk also compiles the training step.",
+            f"*{corpus}*. On two CPU cores the default setup takes about a minute the first "
+            "time (the first chunk compiles the training step) and about half that afterwards.",
             icon=":material/model_training:",
         )
         return

@@ -22,6 +22,20 @@ METHODS = {"pca": "PCA of the trajectory", "random": "random (filter-normalised)
 GRID_SIZES = (11, 15, 21)
 
 
+def valid(key: str, ok, default) -> None:
+    """Reset widget ``key`` to ``default`` when its remembered value no longer fits (another
+    result: other runs, a shorter context, fewer layers or heads)."""
+    if key not in st.session_state or not ok(st.session_state[key]):
+        st.session_state[key] = default
+
+
+def pick(label: str, result: Result, key: str, where=st) -> str:
+    """One of the runs; by default the one with the best validation loss."""
+    names = result.labels
+    valid(key, names.__contains__, min(names, key=lambda n: result.report.val_loss[n][-1]))
+    return where.selectbox(label, names, key=key)
+
+
 def _colors(result: Result) -> dict[str, str]:
     return {lab.label(o): OPTIMIZERS[o].color for o, _ in result.spec.runs}
 
@@ -68,11 +82,7 @@ def diagnostics_panel(result: Result) -> None:
 
 def landscape_panel(result: Result) -> None:
     c1, c2, c3 = st.columns([1, 2, 1])
-    names = result.labels
-    best = min(names, key=lambda n: result.report.val_loss[n][-1])
-    center = c1.selectbox(
-        "Around the weights of", names, index=names.index(best), key="t.land.center"
-    )
+    center = pick("Around the weights of", result, "t.land.center", c1)
     method = c2.radio(
         "Directions",
         list(METHODS),
@@ -83,7 +93,7 @@ def landscape_panel(result: Result) -> None:
     n = c3.select_slider(
         "Grid", GRID_SIZES, value=15, key="t.land.n", format_func=lambda k: f"{k}×{k}"
     )
-    too_few = method == "pca" and len(result.report.val_steps) < 3
+    too_few = method == "pca" and len(result.snap_steps) < 3
     if too_few:
         st.info("PCA needs at least three snapshots: train for two chunks or more.")
     key = (result.spec, result.report.step, center, method, n)
@@ -111,10 +121,11 @@ def landscape_panel(result: Result) -> None:
     st.caption(
         f"The map is the validation loss on a plane through {center}'s final weights (the "
         "origin), spanned by two directions in weight space. The paths are every run's "
-        "snapshots (one per chunk, ★ = last) *projected* onto that plane. The real weights lie "
-        "off the plane, so a projected point need not sit on the map's value beneath it — hover "
-        "a point for its true loss. Filter-normalised random directions (Li et al., 2018) scale "
-        "each unit by its weights' norm, so α = 1 is a step as large as the weights themselves."
+        "snapshots (● = the shared start, ★ = last) *projected* onto that plane. The real "
+        "weights lie off the plane, so a projected point need not sit on the map's value "
+        "beneath it — hover a point for its true loss. Filter-normalised random directions "
+        "(Li et al., 2018) scale each unit by its weights' norm, so α = 1 is a step as large "
+        "as the weights themselves."
     )
 
 

@@ -17,6 +17,7 @@ from optlab.optimizers import OPTIMIZERS
 from optlab.transformer import insight, lab
 from optlab.transformer.lab import Result, TrainSpec
 from optlab.ui import transformer_probe as probe
+from optlab.ui.transformer_probe import pick, valid
 
 CHART_CONFIG = {"displaylogo": False}
 PANELS = (
@@ -70,17 +71,16 @@ def pipeline(key, _result, name, text):
     return insight.text_pipeline(r.report.params[name], r.cfg, r.corpus.tokenizer, text)
 
 
-def pick(label: str, result: Result, key: str) -> str:
-    names = result.labels
-    if st.session_state.get(key) not in names:  # default: the best validation loss
-        st.session_state[key] = min(names, key=lambda n: result.report.val_loss[n][-1])
-    return st.selectbox(label, names, key=key)
+def text_box(label: str, result: Result, key: str, limit: int, default: str, where=st) -> str:
+    valid(key, lambda t: isinstance(t, str) and len(t) <= limit, default[:limit])
+    widget = where.text_area if "\n" in default else where.text_input
+    kw = {"height": 68} if widget == where.text_area else {}
+    return widget(label, key=key, max_chars=limit, **kw)
 
 
-def text_box(label: str, result: Result, key: str) -> str:
-    if key not in st.session_state:
-        st.session_state[key] = insight.sample_text(result)
-    return st.text_area(label, key=key, max_chars=result.cfg.ctx, height=68)
+def index_box(label: str, n: int, key: str, where=st) -> int:
+    valid(key, lambda i: i in range(n), 0)
+    return where.selectbox(label, range(n), key=key, format_func=lambda i: str(i + 1))
 
 
 # ---------------------------------------------------------------------------------------------
@@ -88,7 +88,7 @@ def text_box(label: str, result: Result, key: str) -> str:
 
 def samples_panel(result: Result) -> None:
     c1, c2, c3, c4 = st.columns(4)
-    prompt = c1.text_input("Prompt (after ⟨bos⟩)", key="t.prompt", max_chars=result.cfg.ctx // 2)
+    prompt = text_box("Prompt (after ⟨bos⟩)", result, "t.prompt", result.cfg.ctx // 2, "", c1)
     temperature = c2.select_slider(
         "Temperature",
         TEMPERATURES,
@@ -141,17 +141,15 @@ def accuracy_panel(result: Result) -> None:
 
 def teacher_panel(result: Result) -> None:
     c1, c2 = st.columns([1, 3])
-    with c1:
-        name = pick("Model", result, "t.tf.opt")
-    with c2:
-        text = text_box("True text", result, "t.tf.text")
-    n_ids = len(result.corpus.tokenizer.encode(text, bos=True)[: result.cfg.ctx + 1])
+    name = pick("Model", result, "t.tf.opt", c1)
+    ctx = result.cfg.ctx
+    text = text_box("True text", result, "t.tf.text", ctx, insight.sample_text(result), c2)
+    n_ids = len(result.corpus.tokenizer.encode(text, bos=True)[: ctx + 1])
     if n_ids < 3:
         st.info("Type at least two characters.")
         return
-    n_prompt = st.slider(
-        "Given tokens (⟨bos⟩ + the first characters)", 1, n_ids - 1, min(1, n_ids - 1), key="t.tf.n"
-    )
+    valid("t.tf.n", lambda n: 1 <= n <= n_ids - 1, 1)
+    n_prompt = st.slider("Given tokens (⟨bos⟩ + the first characters)", 1, n_ids - 1, key="t.tf.n")
     labels, tvf = teacher_free(key_of(result), result, name, text, n_prompt)
     tok = result.corpus.tokenizer
     fig = pt.teacher_free_figure(
@@ -173,16 +171,12 @@ def teacher_panel(result: Result) -> None:
 
 def attention_panel(result: Result) -> None:
     c1, c2, c3, c4 = st.columns([1, 3, 1, 1])
-    with c1:
-        name = pick("Model", result, "t.att.opt")
-    with c2:
-        text = text_box("Text", result, "t.att.text")
-    layer = c3.selectbox(
-        "Layer", range(result.cfg.n_layer), key="t.att.layer", format_func=lambda i: str(i + 1)
+    name = pick("Model", result, "t.att.opt", c1)
+    text = text_box(
+        "Text", result, "t.att.text", result.cfg.ctx - 1, insight.sample_text(result), c2
     )
-    head = c4.selectbox(
-        "Head", range(result.cfg.n_head), key="t.att.head", format_func=lambda i: str(i + 1)
-    )
+    layer = index_box("Layer", result.cfg.n_layer, "t.att.layer", c3)
+    head = index_box("Head", result.cfg.n_head, "t.att.head", c4)
     labels, maps = attention(key_of(result), result, name, text)
     title = f"{name} · layer {layer + 1} · head {head + 1}"
     st.plotly_chart(
@@ -199,15 +193,9 @@ def attention_panel(result: Result) -> None:
 
 def numbers_panel(result: Result) -> None:
     c1, c2 = st.columns([1, 3])
-    with c1:
-        name = pick("Model", result, "t.num.opt")
-    with c2:
-        text = st.text_input(
-            "A string",
-            value=insight.sample_text(result).split("\n")[0],
-            key="t.num.text",
-            max_chars=result.cfg.ctx - 1,
-        )
+    name = pick("Model", result, "t.num.opt", c1)
+    first_line = insight.sample_text(result).split("\n")[0]
+    text = text_box("A string", result, "t.num.text", result.cfg.ctx - 1, first_line, c2)
     p = pipeline(key_of(result), result, name, text)
     st.markdown(
         "**1 · Characters become tokens, tokens become ids** (⟨bos⟩ marks the start; "
