@@ -36,13 +36,10 @@ from optlab.data_urlstate import (
 )
 from optlab.optimizers import OPTIMIZERS
 from optlab.schedules import SCHEDULES
-from optlab.ui.state import force, seed
+from optlab.ui.state import UrlState, force, seed
 from optlab.urlstate import fmt_num, value_grid
 from surfaces import SURFACES
 
-CFG = "_optlab_data_cfg"
-LOADED = "_optlab_data_loaded_cfg"
-NOTICES = "_optlab_data_notices"
 REGIME_COLORS = {"SGD": "red", "mini-batch": "orange", "full-batch GD": "green"}
 
 
@@ -50,28 +47,9 @@ REGIME_COLORS = {"SGD": "red", "mini-batch": "orange", "full-batch GD": "green"}
 # State.
 
 
-def load() -> DataConfig:
-    """The session's configuration (parsed from the URL on the first visit)."""
-    if CFG not in st.session_state:
-        query = {k: st.query_params.get_all(k) for k in st.query_params}
-        cfg, notices = parse_data_query(query)
-        st.session_state[CFG] = st.session_state[LOADED] = cfg
-        st.session_state[NOTICES] = notices
-    return st.session_state[CFG]
-
-
-def notices() -> list[str]:
-    """What the link asked for but did not get; shown until the user changes something."""
-    if st.session_state.get(CFG) != st.session_state.get(LOADED):
-        st.session_state[NOTICES] = []
-    return st.session_state.get(NOTICES, [])
-
-
-def save(cfg: DataConfig) -> None:
-    st.session_state[CFG] = cfg
-    query = to_data_query(cfg)
-    if st.query_params.to_dict() != query:
-        st.query_params.from_dict(query)
+STATE = UrlState("_data", parse_data_query, to_data_query)
+load, notices, save = STATE.load, STATE.notices, STATE.save
+CFG, LOADED, NOTICES = STATE.keys
 
 
 # ---------------------------------------------------------------------------------------------

@@ -10,6 +10,7 @@ switches and hidden control groups, and a shared link restores exactly the same 
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlencode
 
@@ -17,36 +18,51 @@ import streamlit as st
 
 from optlab.urlstate import Config, parse_query, to_query
 
-CFG = "_optlab_cfg"
-LOADED = "_optlab_loaded_cfg"
-NOTICES = "_optlab_notices"
 DEFAULT_BASE_URL = "http://localhost:8501/"
 
 
-def load() -> Config:
-    """The session's configuration (parsed from the URL on the first run)."""
-    if CFG not in st.session_state:
-        query = {k: st.query_params.get_all(k) for k in st.query_params}
-        cfg, notices = parse_query(query)
-        st.session_state[CFG] = cfg
-        st.session_state[LOADED] = cfg
-        st.session_state[NOTICES] = notices
-    return st.session_state[CFG]
+@dataclass(frozen=True)
+class UrlState:
+    """One page's configuration in the session and the URL, given its pure ``parse`` (query ->
+    (config, notices)) and ``to_query`` (config -> query of non-defaults)."""
+
+    prefix: str
+    parse: Callable[[dict], tuple[Any, list[str]]]
+    to_query: Callable[[Any], dict]
+
+    @property
+    def keys(self) -> tuple[str, str, str]:
+        p = self.prefix
+        return f"_optlab{p}_cfg", f"_optlab{p}_loaded_cfg", f"_optlab{p}_notices"
+
+    def load(self) -> Any:
+        """The session's configuration (parsed from the URL on the first run)."""
+        cfg_key, loaded_key, notices_key = self.keys
+        if cfg_key not in st.session_state:
+            query = {k: st.query_params.get_all(k) for k in st.query_params}
+            cfg, found = self.parse(query)
+            st.session_state[cfg_key] = st.session_state[loaded_key] = cfg
+            st.session_state[notices_key] = found
+        return st.session_state[cfg_key]
+
+    def notices(self) -> list[str]:
+        """What the link asked for but did not get; shown until the user changes something."""
+        cfg_key, loaded_key, notices_key = self.keys
+        if st.session_state.get(cfg_key) != st.session_state.get(loaded_key):
+            st.session_state[notices_key] = []
+        return st.session_state.get(notices_key, [])
+
+    def save(self, cfg: Any) -> None:
+        """Remember ``cfg`` and mirror it into the URL (only when the URL would change)."""
+        st.session_state[self.keys[0]] = cfg
+        query = self.to_query(cfg)
+        if st.query_params.to_dict() != query:
+            st.query_params.from_dict(query)
 
 
-def notices() -> list[str]:
-    """What the link asked for but did not get; shown until the user changes something."""
-    if st.session_state.get(CFG) != st.session_state.get(LOADED):
-        st.session_state[NOTICES] = []
-    return st.session_state.get(NOTICES, [])
-
-
-def save(cfg: Config) -> None:
-    """Remember ``cfg`` and mirror it into the URL (only when the URL would change)."""
-    st.session_state[CFG] = cfg
-    query = to_query(cfg)
-    if st.query_params.to_dict() != query:
-        st.query_params.from_dict(query)
+SURFACES_STATE = UrlState("", parse_query, to_query)
+load, notices, save = SURFACES_STATE.load, SURFACES_STATE.notices, SURFACES_STATE.save
+CFG, LOADED, NOTICES = SURFACES_STATE.keys
 
 
 def seed(key: str, value: Any) -> None:

@@ -29,39 +29,17 @@ from optlab.sweeps_urlstate import (
     with_problem,
     with_steps,
 )
-from optlab.ui.state import force, seed
+from optlab.ui.state import UrlState, force, seed
 from optlab.urlstate import CUSTOM, value_grid
 from surfaces import SURFACES
 
-CFG = "_optlab_sweeps_cfg"
-LOADED = "_optlab_sweeps_loaded_cfg"
-NOTICES = "_optlab_sweeps_notices"
 AXIS2_LABELS = {"none": "nothing (learning rate only)", "beta": "momentum β",
                 "b1": "Adam's β₁", "decay": "RMSprop's decay ρ", "rho": "Adadelta's ρ"}  # fmt: skip
 
 
-def load() -> SweepConfig:
-    """The session's configuration (parsed from the URL on the first run)."""
-    if CFG not in st.session_state:
-        query = {k: st.query_params.get_all(k) for k in st.query_params}
-        cfg, notices = parse_sweep_query(query)
-        st.session_state[CFG] = st.session_state[LOADED] = cfg
-        st.session_state[NOTICES] = notices
-    return st.session_state[CFG]
-
-
-def notices() -> list[str]:
-    """What the link asked for but did not get; shown until the user changes something."""
-    if st.session_state.get(CFG) != st.session_state.get(LOADED):
-        st.session_state[NOTICES] = []
-    return st.session_state.get(NOTICES, [])
-
-
-def save(cfg: SweepConfig) -> None:
-    st.session_state[CFG] = cfg
-    query = to_sweep_query(cfg)
-    if st.query_params.to_dict() != query:
-        st.query_params.from_dict(query)
+STATE = UrlState("_sweeps", parse_sweep_query, to_sweep_query)
+load, notices, save = STATE.load, STATE.notices, STATE.save
+CFG, LOADED, NOTICES = STATE.keys
 
 
 def _fmt(v: float) -> str:

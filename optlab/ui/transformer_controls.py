@@ -35,12 +35,9 @@ from optlab.transformer_urlstate import (
     to_tf_query,
     transformer_optimizers,
 )
-from optlab.ui.state import seed
+from optlab.ui.state import UrlState, seed
 from optlab.urlstate import fmt_num
 
-CFG = "_optlab_tf_cfg"
-LOADED = "_optlab_tf_loaded_cfg"
-NOTICES = "_optlab_tf_notices"
 TEXT = "_optlab_tf_text"  # the pasted text (kept when the text box is not drawn)
 WD_LABELS = {"off": "off", "l2": "L2 (coupled)", "decoupled": "decoupled"}
 
@@ -49,28 +46,9 @@ WD_LABELS = {"off": "off", "l2": "L2 (coupled)", "decoupled": "decoupled"}
 # State.
 
 
-def load() -> TfConfig:
-    """The session's configuration (parsed from the URL on the first visit)."""
-    if CFG not in st.session_state:
-        query = {k: st.query_params.get_all(k) for k in st.query_params}
-        cfg, notices = parse_tf_query(query)
-        st.session_state[CFG] = st.session_state[LOADED] = cfg
-        st.session_state[NOTICES] = notices
-    return st.session_state[CFG]
-
-
-def notices() -> list[str]:
-    """What the link asked for but did not get; shown until the user changes something."""
-    if st.session_state.get(CFG) != st.session_state.get(LOADED):
-        st.session_state[NOTICES] = []
-    return st.session_state.get(NOTICES, [])
-
-
-def save(cfg: TfConfig) -> None:
-    st.session_state[CFG] = cfg
-    query = to_tf_query(cfg)
-    if st.query_params.to_dict() != query:
-        st.query_params.from_dict(query)
+STATE = UrlState("_tf", parse_tf_query, to_tf_query)
+load, notices, save = STATE.load, STATE.notices, STATE.save
+CFG, LOADED, NOTICES = STATE.keys
 
 
 def pasted_text() -> str:
