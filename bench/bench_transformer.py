@@ -175,14 +175,18 @@ def child(cache_dir: str) -> None:
     )
     spec = lab.TrainSpec()
     t0 = time.perf_counter()
-    corpus, cfg, gen = lab.start(spec)
-    reports = [(r, time.perf_counter() - t0) for r in gen]
+    training, rounds = lab.Training(spec), []
+    while True:  # what the page does on Train: round after round, snapshots kept
+        more = training.advance()
+        rounds.append(time.perf_counter() - t0)
+        if not more:
+            break
     total = time.perf_counter() - t0
-    last = reports[-1][0]
+    last = training.result.report
     t1 = time.perf_counter()
-    scores = insight.addition_scores(lab.Result(spec, corpus, cfg, last))
+    scores = insight.addition_scores(training.result)
     print(json.dumps({
-        "total_s": total, "first_round_s": reports[0][1], "compile_s": sum(compile_s),
+        "total_s": total, "first_round_s": rounds[0], "compile_s": sum(compile_s),
         "n_compiles": len(compile_s), "accuracy_s": time.perf_counter() - t1,
         "val": {k: float(v[-1]) for k, v in last.val_loss.items()},
         "accuracy": {k: v[0] for k, v in scores.items()},

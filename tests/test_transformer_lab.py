@@ -11,7 +11,7 @@ import pytest
 from optlab.transformer import insight, lab
 from optlab.transformer.corpus import CorpusError
 from optlab.transformer.data import eval_batches, make_data
-from optlab.transformer.model import init_params, loss_fn, param_count
+from optlab.transformer.model import flatten_params, init_params, loss_fn, param_count
 from optlab.transformer_urlstate import TfConfig
 
 SPEC = lab.TrainSpec(
@@ -37,7 +37,7 @@ def test_spec_builds_runs_and_loop_settings():
     assert all(r.clip_norm == 1.0 and r.l2 == 0.01 and r.weight_decay == 0.0 for r in runs)
     assert runs[3].hparams == {"learning_rate": 0.003}
     tcfg = lab.train_config(spec)
-    assert tcfg.keep_snapshots
+    assert not tcfg.keep_snapshots  # lab.Training keeps its own, bounded set
     assert (tcfg.steps, tcfg.chunk, tcfg.batch_size) == (300, 50, 32)
 
 
@@ -72,7 +72,7 @@ def test_result_summary_and_gap(result):
 def test_checkpoints_and_params_at(result):
     idx = insight.checkpoints(result)
     assert idx[0] == 0
-    assert idx[-1] == len(result.report.val_steps) - 1
+    assert idx[-1] == len(result.snap_steps) - 1
     p0 = insight.params_at(result, "GD", 0)
     init = init_params(jax.random.key(SPEC.seed), result.cfg)
     np.testing.assert_allclose(p0["wte"], init["wte"])
@@ -83,9 +83,7 @@ def test_checkpoints_and_params_at(result):
 def test_samples_are_deterministic_text_per_checkpoint(result):
     kw = {"temperature": 0.8, "top_k": 3, "n_chars": 20}
     a = insight.samples(result, "Adam", "1", **kw)
-    assert [s for s, _ in a] == [
-        int(result.report.val_steps[i]) for i in insight.checkpoints(result)
-    ]
+    assert [s for s, _ in a] == [int(result.snap_steps[i]) for i in insight.checkpoints(result)]
     assert all(isinstance(t, str) and len(t) <= 20 for _, t in a)
     assert a == insight.samples(result, "Adam", "1", **kw)
 
@@ -152,3 +150,22 @@ def test_timing_rows_with_progress(monkeypatch):
     assert rows[2]["d_model"] == 8
     assert all(r["ms_per_step"] > 0 and math.isfinite(r["ms_per_step"]) for r in rows)
     assert seen == pytest.approx([1 / 3, 2 / 3, 1.0])
+
+
+def test_snapshots_are_thinned_and_bounded():
+    spec = lab.TrainSpec(steps=2000, chunk=10)  # 200 rounds
+    rounds = lab.snapshot_rounds(spec, 100_000)
+    assert len(rounds) == lab.MAX_SNAPSHOTS
+    assert {0, 200} <= rounds
+    big = lab.snapshot_rounds(lab.TrainSpec(steps=2000, chunk=10, runs=lab.DEFAULT_RUNS * 2), 10**6)
+    assert len(big) == 3  # the floor a PCA plane needs, however large the model
+    assert lab.snapshot_rounds(lab.TrainSpec(steps=100, chunk=50), 10) == {0, 1, 2}
+
+
+def test_training_keeps_snapshots_from_the_initial_weights(result):
+    np.testing.assert_array_equal(result.snap_steps, [0, 3, 6])
+    for name in result.labels:
+        assert result.snapshots[name].shape == (3, param_count(result.report.params[name]))
+    np.testing.assert_allclose(result.snapshots["GD"][0], result.snapshots["Adam"][0])
+    np.testing.assert_allclose(result.snapshots["Adam"][-1],
+                               flatten_params(result.report.params["Adam"]))  # fmt: skip

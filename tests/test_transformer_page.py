@@ -185,9 +185,9 @@ def _interrupted_job(query: dict[str, str]) -> tuple[AppTest, transformer_page.J
     rerun stops the script at its next drawing call, between two chunks)."""
     at = run_page(query)
     spec = parse_tf_query(query)[0].train_spec()
-    corpus, cfg, gen = lab.start(spec)
-    job = transformer_page.Job(spec, gen, corpus, cfg)
-    job.result = lab.Result(spec, corpus, cfg, next(gen))
+    job = transformer_page.Job(spec, lab.Training(spec))
+    job.training.advance()
+    job.result = job.training.result
     at.session_state[transformer_page.JOB] = job
     return at, job
 
@@ -202,30 +202,30 @@ def test_an_interrupted_run_resumes_on_the_next_rerun():
 
 def test_stop_callback_ends_the_job_and_keeps_the_partial_result(monkeypatch):
     spec = parse_tf_query(TINY)[0].train_spec()
-    corpus, cfg, gen = lab.start(spec)
-    job = transformer_page.Job(spec, gen, corpus, cfg)
-    job.result = lab.Result(spec, corpus, cfg, next(gen))
+    training = lab.Training(spec)
+    training.advance()
+    job = transformer_page.Job(spec, training, training.result)
     monkeypatch.setattr(transformer_page.st, "session_state", {transformer_page.JOB: job})
     transformer_page.on_stop()  # a flag only: an older run may be inside a chunk
     assert job.status == "stopped"
     assert not transformer_page.advance(job)  # the loop sees the flag between chunks
     assert job.result.report.step == 25
-    transformer_page.settle(job)  # the next run releases the generator
-    assert job.gen is None
-    with pytest.raises(StopIteration):
-        next(gen)  # closed: nothing keeps training in the background
+    transformer_page.settle(job)  # the next run releases the training
+    assert job.training is None
+    assert not training.advance()  # closed: nothing keeps training in the background
 
 
 def test_a_stop_between_chunks_shows_the_partial_result():
     at, job = _interrupted_job({**TINY, "steps": "100", "chunk": "10"})
-    inner = job.gen
+    inner, calls = job.training.advance, []
 
-    def stopped_during_the_third_chunk():  # as Stop's callback would, mid-chunk
-        yield next(inner)
-        job.status = "stopped"
-        yield from inner
+    def advance_with_a_stop_during_the_third_chunk():
+        calls.append(1)
+        if len(calls) == 2:
+            job.status = "stopped"  # as Stop's callback would, while the chunk runs
+        return inner()
 
-    job.gen = stopped_during_the_third_chunk()
+    job.training.advance = advance_with_a_stop_during_the_third_chunk
     ok(at.run())
     assert job.status == "stopped"
     assert job.result.report.step == 30  # the chunk under way is kept, no more
@@ -236,13 +236,12 @@ def test_a_stop_between_chunks_shows_the_partial_result():
 
 
 def test_a_new_run_waits_for_the_chunk_in_flight_of_an_older_run():
-    """Streamlit starts the new run while the old one is still inside ``next(gen)``: the new
+    """Streamlit starts the new run while the old one is still inside a chunk: the new
     run must wait for that chunk (not fail with "generator already executing")."""
     import threading
 
     spec = parse_tf_query({**TINY, "steps": "100"})[0].train_spec()
-    corpus, cfg, gen = lab.start(spec)
-    job = transformer_page.Job(spec, gen, corpus, cfg)
+    job = transformer_page.Job(spec, lab.Training(spec))
     old_run = threading.Thread(target=transformer_page.advance, args=(job,))
     old_run.start()  # the first chunk compiles: it is in flight for a while
     while not job.lock.locked() and old_run.is_alive():
@@ -282,6 +281,5 @@ def test_status_text(trained, status, step, text):
     done = transformer_page.cached(parse_tf_query(TINY)[0].train_spec())
     job = transformer_page.Job(done.spec, status=status)
     if step is not None:
-        report = dataclasses.replace(done.report, step=step)
-        job.result = lab.Result(done.spec, done.corpus, done.cfg, report)
+        job.result = dataclasses.replace(done, report=dataclasses.replace(done.report, step=step))
     assert text in transformer_page.status_text(job)

@@ -1,11 +1,11 @@
 """Tiny transformer: train a character-level GPT with several optimizers on CPU and compare.
 
 Training is not slider-interactive, so it runs on **Train**: a ``Job`` in the session holds the
-training generator (``lab.start``); each round of chunks updates the progress bar and the curves.
-A click anywhere (Stop included) makes Streamlit start a new run of the script at once, while
-the old run is still inside a chunk (pure JAX, no Streamlit call to stop it); the old run stops
-at its next drawing call. So the generator is advanced only under the job's lock, together
-with storing its report: a new run waits for the chunk in flight, and no report is lost.
+training in progress (``lab.Training``); each round of chunks updates the progress bar and
+the curves. A click anywhere (Stop included) makes Streamlit start a new run of the script at
+once, while the old run is still inside a chunk (pure JAX, no Streamlit call to stop it); the
+old run stops at its next drawing call. So the training is advanced only under the job's lock,
+together with storing its result: a new run waits for the chunk in flight, no report is lost.
 **Stop** (a callback) only marks the job stopped — the loop checks the flag between chunks —
 and the page shows the partial result; any other click resumes the loop in the new run.
 Finished runs are kept for every session (``finished``) keyed by the full ``TrainSpec``:
@@ -22,17 +22,14 @@ import math
 import threading
 import time
 from collections import OrderedDict
-from collections.abc import Iterator
 from dataclasses import dataclass, field
 
 import streamlit as st
 
 from optlab import plots_transformer as pt
 from optlab.transformer import lab
-from optlab.transformer.corpus import CORPORA, Corpus
+from optlab.transformer.corpus import CORPORA
 from optlab.transformer.lab import Result, TrainSpec
-from optlab.transformer.model import Config
-from optlab.transformer.train import ChunkReport
 from optlab.ui import transformer_controls as controls
 from optlab.ui import transformer_view as view
 
@@ -48,9 +45,7 @@ class Job:
     (``running``, ``stopped``, ``done`` or ``failed``)."""
 
     spec: TrainSpec
-    gen: Iterator[ChunkReport] | None = None
-    corpus: Corpus | None = None
-    cfg: Config | None = None
+    training: lab.Training | None = None
     result: Result | None = None
     status: str = "running"
     error: str = ""
@@ -83,8 +78,7 @@ def on_train(spec: TrainSpec) -> None:
     if (done := cached(spec)) is not None:
         st.session_state[JOB] = Job(spec, result=done, status="done", cached=True)
         return
-    corpus, cfg, gen = lab.start(spec)
-    st.session_state[JOB] = Job(spec, gen, corpus, cfg)
+    st.session_state[JOB] = Job(spec, lab.Training(spec))
 
 
 def on_stop() -> None:
@@ -95,12 +89,12 @@ def on_stop() -> None:
 
 
 def settle(job: Job) -> None:
-    """Wait for a chunk in flight (an older run may be inside it); release a generator that
+    """Wait for a chunk in flight (an older run may be inside it); release a training that
     will not be advanced again."""
     with job.lock:
-        if job.status != "running" and job.gen is not None:
-            job.gen.close()
-            job.gen = None
+        if job.status != "running" and job.training is not None:
+            job.training.close()
+            job.training = None
 
 
 def advance(job: Job) -> bool:
@@ -110,17 +104,15 @@ def advance(job: Job) -> bool:
         if job.status != "running":
             return False
         try:
-            report = next(job.gen)
-        except StopIteration:
-            job.status = "done"
+            more = job.training.advance()
         except Exception as e:  # shown to the user; the partial result stays
             job.status, job.error = "failed", f"{type(e).__name__}: {e}"
-        else:
-            job.result = Result(job.spec, job.corpus, job.cfg, report)
-            if report.done:
-                job.status = "done"
-                remember(job.result)
-        return job.status == "running"
+            return False
+        job.result = job.training.result
+        if not more:
+            job.status = "done"
+            remember(job.result)
+        return more
 
 
 def status_text(job: Job) -> str:
