@@ -132,7 +132,7 @@ def test_page_reconnects_after_a_server_restart_and_the_url_restores_the_view(tm
 
 
 @pytest.mark.xfail(
-    strict=True,
+    strict=False,  # timing-dependent: an unexpected pass must not fail CI
     reason="optlab.ui.state.seed: on a new server session the URL's value, set through "
     "st.session_state, overrides the value the reconnected page sends for the widget, so "
     "the first move after a restart (or a failover to another backend) snaps back",
