@@ -26,7 +26,6 @@ from optlab.schedules import SCHEDULES
 
 # The surfaces page's reader and value parsers (one URL dialect for the whole app).
 from optlab.urlstate import (
-    MAX_NOTICES,
     NO_OPTIMIZERS,
     _Bad,
     _choice,
@@ -245,11 +244,7 @@ def parse_data_query(query: Mapping[str, str | Sequence[str]]) -> tuple[DataConf
     )
     if cfg.at == cfg.steps:  # the last step is the default
         cfg = replace(cfg, at=-1)
-    for key in r.unused():
-        r.note(key, r.raw[key], "unknown parameter; ignored")
-    notices = r.notices
-    if len(notices) > MAX_NOTICES:
-        notices = [*notices[: MAX_NOTICES - 1], f"… and {len(notices) - MAX_NOTICES + 1} more"]
+    notices = r.finish()
     return cfg, notices
 
 

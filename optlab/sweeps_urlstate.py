@@ -25,7 +25,6 @@ from optlab.optimizers import OPTIMIZERS
 from optlab.sweeps import OBJECTIVES
 from optlab.urlstate import (
     CUSTOM,
-    MAX_NOTICES,
     NO_OPTIMIZERS,
     Pairs,
     _Bad,
@@ -228,11 +227,7 @@ def parse_sweep_query(query: Mapping[str, str | Sequence[str]]) -> tuple[SweepCo
         objective=r.get("objective", lambda t: _choice(t, OBJECTIVES), DEFAULT.objective),
         tol=_grid_value(r, "tol", TOL_GRID, DEFAULT.tol, log=True),
     )
-    for key in r.unused():
-        r.note(key, r.raw[key], "unknown parameter; ignored")
-    notices = r.notices
-    if len(notices) > MAX_NOTICES:
-        notices = [*notices[: MAX_NOTICES - 1], f"… and {len(notices) - MAX_NOTICES + 1} more"]
+    notices = r.finish()
     return cfg, notices
 
 

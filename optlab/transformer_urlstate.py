@@ -26,7 +26,6 @@ from optlab.schedules import SCHEDULES
 from optlab.transformer.corpus import CORPORA
 from optlab.transformer.lab import TrainSpec
 from optlab.urlstate import (
-    MAX_NOTICES,
     NO_OPTIMIZERS,
     _Bad,
     _choice,
@@ -188,11 +187,7 @@ def parse_tf_query(query: Mapping[str, str | Sequence[str]]) -> tuple[TfConfig, 
         wd=r.get("wd", lambda t: _choice(t, WD_MODES), base.wd),
         wd_at=_grid(r, "wd_at", WD_GRID, base.wd_at, log=True),
     )
-    for key in r.unused():
-        r.note(key, r.raw[key], "unknown parameter; ignored")
-    notices = r.notices
-    if len(notices) > MAX_NOTICES:
-        notices = [*notices[: MAX_NOTICES - 1], f"… and {len(notices) - MAX_NOTICES + 1} more"]
+    notices = r.finish()
     return cfg, notices
 
 

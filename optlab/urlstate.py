@@ -219,6 +219,16 @@ class _Reader:
     def unused(self) -> list[str]:
         return [k for k in self.raw if k not in self.used]
 
+    def finish(self) -> list[str]:
+        """Note every parameter nobody asked for; the notices, capped at ``MAX_NOTICES``."""
+        for key in self.unused():
+            self.note(key, self.raw[key], "unknown parameter; ignored")
+        notices = self.notices
+        if len(notices) > MAX_NOTICES:
+            more = len(notices) - MAX_NOTICES + 1
+            notices = [*notices[: MAX_NOTICES - 1], f"… and {more} more"]
+        return notices
+
 
 def _parse_start(text: str, bounds) -> tuple[float, float]:
     parts = text.split(",")
@@ -355,11 +365,7 @@ def parse_query(query: Mapping[str, str | Sequence[str]]) -> tuple[Config, list[
             r.note("hide", ",".join(bad), "unknown control group(s) ignored; known: "
                    + ", ".join(GROUPS))  # fmt: skip
         hide = tuple(g for g in GROUPS if g in groups)
-    for key in r.unused():
-        r.note(key, r.raw[key], "unknown parameter; ignored")
-    notices = r.notices
-    if len(notices) > MAX_NOTICES:
-        notices = [*notices[: MAX_NOTICES - 1], f"… and {len(notices) - MAX_NOTICES + 1} more"]
+    notices = r.finish()
     cfg = Config(
         surface=surface, theta=theta, optimizers=opts, hparams=hparams, steps=steps,
         start=start, schedule=schedule, schedule_params=sched_params, clip=clip,
