@@ -11,4 +11,5 @@ st.set_page_config(
     layout="wide",
     initial_sidebar_state="collapsed" if setup.presenting() else "auto",
 )
+setup.reload_on_reconnect()
 st.navigation(pages.st_pages()).run()

@@ -3,9 +3,10 @@ brings back the same view (marked ``browser``; Chromium + Playwright as in ``tes
 
 The student opens a shared link and moves Adam's learning rate (the app writes it into the
 URL); then the server process is killed (SIGKILL, as in a crash) and started again on the
-same port. Streamlit's frontend keeps retrying and reconnects on its own; it does not rerun
-an idle page, so the view stays as it was, and the next interaction (or a reload) runs a new
-server session that starts from the page's URL.
+same port. Streamlit's frontend keeps retrying and reconnects on its own, but to a server
+session that never ran the page and drops the sliders' fragment reruns; so the page reloads
+itself once reconnected (``optlab.ui.setup.reload_on_reconnect``) and the new session builds
+the view from the URL. The first move after that must count.
 """
 
 from __future__ import annotations
@@ -81,6 +82,7 @@ def restarted_page(tmp_path):
                 assert moved != "0.05"
                 assert query == {"adam.lr": moved, "steps": "150"}
                 paths = page.evaluate(JS_PATHS)
+                page.evaluate("() => { window.optlabBeforeCrash = true; }")
 
                 proc.kill()  # a crash, not a clean shutdown
                 proc.wait()
@@ -102,6 +104,9 @@ def restarted_page(tmp_path):
                 assert len(sockets) > opened, "the page did not reconnect within 90 s"
                 assert not sockets[-1].is_closed(), "the new websocket closed again"
                 assert slider.is_enabled(), "the widgets stayed disabled after reconnecting"
+                # ...and reloaded itself (a reload forgets the marker set before the crash).
+                page.wait_for_function("() => !window.optlabBeforeCrash", timeout=60_000)
+                wait_rendered(page)
                 yield page, moved, query, paths
             finally:
                 browser.close()
@@ -111,40 +116,16 @@ def restarted_page(tmp_path):
 
 def test_page_reconnects_after_a_server_restart_and_the_url_restores_the_view(tmp_path):
     with restarted_page(tmp_path) as (page, moved, query, paths):
-        # The reconnected page still shows the same view...
-        assert lr_value(page) == moved
-        assert page.evaluate(JS_QUERY) == query
-        assert page.evaluate(JS_PATHS) == paths
-        assert page.get_by_test_id("stException").count() == 0
-        # ...and a reload builds it again on the new server from the URL alone.
-        page.reload()
-        wait_rendered(page)
+        # The reloaded page, built by the new server from the URL alone, is the same view.
         assert lr_value(page) == moved
         assert page.evaluate(JS_QUERY) == query
         assert page.evaluate(JS_PATHS) == paths
         steps = page.get_by_role("slider", name="Steps").get_attribute("aria-valuetext")
         assert steps == "150"
         assert page.get_by_test_id("stException").count() == 0
-        # The restarted server is fully usable: a move reruns and the URL follows.
+        # The restarted server is fully usable: the first move reruns the race (Streamlit
+        # would drop it as a fragment rerun of an unknown session without the reload).
         again = move_lr(page, moved)
         assert again != moved
         assert page.evaluate(JS_QUERY) == {"adam.lr": again, "steps": "150"}
-
-
-@pytest.mark.xfail(
-    strict=False,  # timing-dependent: an unexpected pass must not fail CI
-    reason="optlab.ui.state.seed: on a new server session the URL's value, set through "
-    "st.session_state, overrides the value the reconnected page sends for the widget, so "
-    "the first move after a restart (or a failover to another backend) snaps back",
-)
-def test_first_move_after_reconnecting_counts(tmp_path):
-    with restarted_page(tmp_path) as (page, moved, _, paths):
-        page.get_by_role("slider", name=LR_SLIDER).focus()
-        page.keyboard.press("ArrowRight")
-        page.wait_for_timeout(500)
-        wait_rendered(page)
-        page.wait_for_timeout(1_000)  # let a rerun that snaps the slider back finish
-        wait_rendered(page)
-        assert lr_value(page) != moved
-        assert page.evaluate(JS_QUERY)["adam.lr"] == lr_value(page)
         assert page.evaluate(JS_PATHS) != paths

@@ -1,4 +1,5 @@
-"""Process-wide setup shared by every page: JAX's persistent compilation cache, projector mode."""
+"""Process-wide setup shared by every page: JAX's persistent compilation cache, projector mode,
+and a page that reloads itself from its URL when it reconnects to a restarted server."""
 
 from __future__ import annotations
 
@@ -31,3 +32,30 @@ def presenting() -> bool:
         return parse_bool(text) if text else False
     except ValueError:
         return False
+
+
+# Streamlit's frontend reconnects on its own after a server restart, but to a new server session
+# that has never run the page: it drops the fragment reruns the sliders ask for (the fragment
+# "does not exist anymore") until something reruns the whole page. Every stream socket opened
+# after this script ran is such a reconnect, so reload the page once it is open: the URL
+# holds the whole configuration, and the reloaded page is the view the student had.
+RELOAD_ON_RECONNECT = """<script>
+(() => {
+  if (window.optlabReloadOnReconnect) return;
+  window.optlabReloadOnReconnect = true;
+  const Native = window.WebSocket;
+  window.WebSocket = class extends Native {
+    constructor(url, protocols) {
+      super(url, protocols);
+      if (String(url).includes("/_stcore/stream")) {
+        this.addEventListener("open", () => window.location.reload(), { once: true });
+      }
+    }
+  };
+})();
+</script>"""
+
+
+def reload_on_reconnect() -> None:
+    """Make the open page reload itself from its URL after the server comes back."""
+    st.html(RELOAD_ON_RECONNECT, unsafe_allow_javascript=True)
