@@ -7,10 +7,10 @@ compiled function as an array, so moving it never recompiles.
 
 A *problem* is anything with ``loss(params, theta) -> scalar`` over a flat parameter vector
 (every ``surfaces.Surface`` is one). A problem with ``stochastic = True`` also has
-``sample_loss(params, theta, step, bits) -> scalar`` (the mini-batch loss at ``step``; ``bits``
-is a ``uint32[steps, 2]`` array of random bits drawn once per run, so a problem can reshuffle
-per epoch with ``bits[epoch]``) and the optimizers follow its gradient while the recorded
-``loss`` stays the full loss.
+``sample_value_and_grad(params, theta, step, bits) -> (scalar, gradient)`` (the mini-batch loss
+at ``step`` and its gradient; ``bits`` is a ``uint32[steps, 2]`` array of random bits drawn once
+per run, so a problem can reshuffle per epoch with ``bits[epoch]``) and the optimizers follow
+that gradient while the recorded ``loss`` stays the full loss.
 
 Each run is batched over a leading axis (hyperparameter grid × seeds × starts): ``run`` uses a
 batch of one per optimizer, ``sweep`` a batch of many — the same compiled code path.

@@ -71,7 +71,7 @@ def _gradient(problem, theta, tp, params, t, bits, noise_t):
     norm)`` — the (mini-batch) gradient plus noise, clipped by value then by global norm, plus
     coupled L2. The loop and the replay both call this, so they cannot disagree."""
     if getattr(problem, "stochastic", False):
-        sample_loss, g = jax.value_and_grad(problem.sample_loss)(params, theta, t, bits)
+        sample_loss, g = problem.sample_value_and_grad(params, theta, t, bits)
     else:
         sample_loss, g = jax.value_and_grad(problem.loss)(params, theta)
     g = g + tp["grad_noise"] * noise_t
@@ -87,11 +87,13 @@ def _one_step(problem, impl, hp, bits, theta, tp, carry: Carry, t, scale, noise_
 
     Only the point and the optimizer's moments are recorded: everything else is recomputed
     after the loop by ``_replay`` (a loop that writes many per-step outputs runs ~10× slower
-    on XLA's CPU backend here)."""
+    on XLA's CPU backend here), except on stochastic problems, where a mini-batch gradient
+    costs more than writing it and the loop also records what the optimizer saw."""
     lr0 = hp.get("learning_rate", jnp.float32(1.0))
     opt = make_impl(impl, hp)
     params = carry.params
-    sample_loss, g, _, _ = _gradient(problem, theta, tp, params, t, bits, noise_t)
+    seen = _gradient(problem, theta, tp, params, t, bits, noise_t)
+    sample_loss, g = seen[0], seen[1]
     lr = lr0 * scale
     extra = {}
     if opt.needs_hessian:
@@ -105,6 +107,8 @@ def _one_step(problem, impl, hp, bits, theta, tp, carry: Carry, t, scale, noise_
         "params": params,
         "moments": {k: ravel_pytree(m)[0] for k, m in opt.moments(new_state).items()},
     }
+    if getattr(problem, "stochastic", False):  # too dear to replay: see _replay
+        record["seen"] = seen
     new_carry = Carry(
         keep(new_params, params),
         jax.tree.map(keep, new_state, carry.state),
@@ -114,20 +118,18 @@ def _one_step(problem, impl, hp, bits, theta, tp, carry: Carry, t, scale, noise_
     return new_carry, record
 
 
-def _replay(problem, loss_every, theta, tp, lr_scale, hp, points, final, noise, bits):
-    """Per-step records of one run, vectorised over steps from its recorded points."""
+def _replay(problem, loss_every, theta, tp, lr_scale, hp, points, final, noise, bits, seen):
+    """Per-step records of one run from its recorded points: on a deterministic problem the
+    gradients are recomputed, vectorised over steps; a stochastic one recorded them (``seen``,
+    as ``_gradient`` returns them) in the loop — a replay there would be a second loop, since
+    batching the steps would turn the mini-batch sampler's ``lax.switch`` into a select that
+    runs every branch."""
     steps = points.shape[0]
-    t = jnp.arange(steps, dtype=jnp.int32)
-    gradient = partial(_gradient, problem, theta, tp)
-    if getattr(problem, "stochastic", False):
-        # A loop, not a vmap over steps: batching the steps would turn the mini-batch
-        # sampler's lax.switch into a select that runs every branch.
-        sample_loss, g, raw, clipped = jax.lax.map(
-            lambda xs: gradient(xs[0], xs[1], bits, xs[2]), (points, t, noise)
-        )
-    else:
-        grads = jax.vmap(gradient, in_axes=(0, 0, None, 0))
-        sample_loss, g, raw, clipped = grads(points, t, bits, noise)
+    if seen is None:
+        t = jnp.arange(steps, dtype=jnp.int32)
+        grads = jax.vmap(partial(_gradient, problem, theta, tp), in_axes=(0, 0, None, 0))
+        seen = grads(points, t, bits, noise)
+    sample_loss, g, raw, clipped = seen
     full_loss = jax.vmap(partial(problem.loss, theta=theta))
     if getattr(problem, "stochastic", False):  # the full loss every loss_every-th step
         coarse = full_loss(points[::loss_every])
@@ -198,13 +200,10 @@ def run_all(problem, impls, steps, loss_every, hps, x0s, seeds, theta, lr_scale,
         xs = (jnp.arange(steps, dtype=jnp.int32), lr_scale, jnp.swapaxes(noise, 0, 1))
         final, rec = jax.lax.scan(body, carry, xs)
         rec = jax.tree.map(lambda a: jnp.swapaxes(a, 0, 1), rec)  # [steps, B] -> [B, steps]
-        replay = jax.vmap(
-            partial(_replay, problem, loss_every, theta, tp, lr_scale),
-            in_axes=(0, 0, 0, 0, 0),
-        )
+        replay = jax.vmap(partial(_replay, problem, loss_every, theta, tp, lr_scale))
         out.append(
             {
-                **replay(hp, rec["params"], final.params, noise, bits),
+                **replay(hp, rec["params"], final.params, noise, bits, rec.get("seen")),
                 "moments": rec["moments"],
                 "diverged_at": final.div_step,
             }

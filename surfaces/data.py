@@ -24,35 +24,10 @@ from surfaces.base import Point, Surface
 
 MAX_POINTS = 2000
 GATHER_SIZES = (16, 128)  # static gather widths; larger batches use a masked pass over all points
-_PRIMES = jnp.asarray(
-    [
-        2003,
-        2011,
-        2017,
-        2027,
-        2029,
-        2039,
-        2053,
-        2063,
-        2069,
-        2081,
-        2083,
-        2087,
-        2089,
-        2099,
-        2111,
-        2113,
-        2129,
-        2131,
-        2137,
-        2141,
-        2143,
-        2153,
-        2161,
-        2179,
-    ],
-    jnp.int32,
-)
+# The epoch multipliers a: primes above MAX_POINTS, hence coprime with every n.
+PRIMES = (2003, 2011, 2017, 2027, 2029, 2039, 2053, 2063, 2069, 2081, 2083, 2087)
+PRIMES += (2089, 2099, 2111, 2113, 2129, 2131, 2137, 2141, 2143, 2153, 2161, 2179)
+_PRIMES = jnp.asarray(PRIMES, jnp.int32)
 
 DATA_PARAMS = (
     HParam("n_points", "number of points n", 200, 10, MAX_POINTS, log=True),
@@ -123,6 +98,7 @@ class DataLoss:
             "mask": jnp.asarray(np.arange(MAX_POINTS) < n, jnp.float32),
             "n": jnp.asarray(n, jnp.int32),
             "batch": jnp.asarray(d["batch_size"], jnp.int32),
+            "prime_inv": jnp.asarray([pow(int(p), -1, n) for p in PRIMES], jnp.int32),
         }
 
     def loss(self, wb: jax.Array, theta: Mapping[str, jax.Array]) -> jax.Array:
@@ -132,37 +108,62 @@ class DataLoss:
     def batch_positions(self, theta, step, bits) -> tuple[jax.Array, jax.Array, jax.Array]:
         """``(a, c, first position)`` of the mini-batch taken at ``step``: epoch ``e`` orders
         the points ``k ↦ (a k + c) mod n`` with ``a, c`` from the run's random ``bits[e]``."""
+        a, _, c, first = self._positions(theta, step, bits)
+        return a, c, first
+
+    def _positions(self, theta, step, bits):
+        """``(a, a⁻¹ mod n, c, first)`` for ``step`` (see ``batch_positions``)."""
         n, b = theta["n"], theta["batch"]
         per_epoch = (n + b - 1) // b
         epoch, within = step // per_epoch, step % per_epoch
-        a = _PRIMES[(bits[epoch, 0] % _PRIMES.shape[0]).astype(jnp.int32)]
+        j = (bits[epoch, 0] % len(PRIMES)).astype(jnp.int32)
         c = (bits[epoch, 1] % n.astype(jnp.uint32)).astype(jnp.int32)
-        return a, c, within * b
+        return _PRIMES[j], theta["prime_inv"][j], c, within * b
 
-    def sample_loss(self, wb, theta, step, bits) -> jax.Array:
-        """Mean loss over the mini-batch of ``step`` (without replacement within the epoch)."""
-        a, c, first = self.batch_positions(theta, step, bits)
+    def _branches(self, theta, step, bits):
+        """The mini-batch loss of ``step`` as ``(branch, functions of wb)``: a gather of a
+        static width (the smallest of ``GATHER_SIZES`` that holds the batch), a masked pass
+        over all points for larger batches, or the plain full loss when the batch is the whole
+        data set (batch gradient descent) — ``lax.switch`` runs only the chosen one."""
+        a, a_inv, c, first = self._positions(theta, step, bits)
         n, b = theta["n"], theta["batch"]
         size = jnp.minimum(b, n - first)
 
         def gathered(width):
-            def f(_):
+            def f(wb):
                 k = first + jnp.arange(width, dtype=jnp.int32)
                 idx = (a * k + c) % n
+                x = theta["x"].at[idx].get(mode="promise_in_bounds")
+                y = theta["y"].at[idx].get(mode="promise_in_bounds")
                 w = (jnp.arange(width) < size).astype(jnp.float32)
-                per = self.pointwise(wb[0] * theta["x"][idx] + wb[1], theta["y"][idx])
-                return jnp.sum(w * per) / size
+                return jnp.sum(w * self.pointwise(wb[0] * x + wb[1], y)) / size
 
             return f
 
-        def masked(_):
-            rank = _inverse_affine_rank(a, c, n)
+        def masked(wb):
+            i = jnp.arange(MAX_POINTS, dtype=jnp.int32)
+            rank = (a_inv * ((i - c) % n)) % n  # position of point i in the epoch's order
             w = theta["mask"] * ((rank >= first) & (rank < first + size))
-            per = self.pointwise(wb[0] * theta["x"] + wb[1], theta["y"])
-            return jnp.sum(w * per) / size
+            return jnp.sum(w * self.pointwise(wb[0] * theta["x"] + wb[1], theta["y"])) / size
 
-        branch = jnp.searchsorted(jnp.asarray(GATHER_SIZES), b)
-        return jax.lax.switch(branch, [*(gathered(g) for g in GATHER_SIZES), masked], None)
+        def full(wb):
+            return self.loss(wb, theta)
+
+        gather = jnp.searchsorted(jnp.asarray(GATHER_SIZES), b)
+        branch = jnp.where(b >= n, len(GATHER_SIZES) + 1, gather)
+        return branch, [*(gathered(g) for g in GATHER_SIZES), masked, full]
+
+    def sample_loss(self, wb, theta, step, bits) -> jax.Array:
+        """Mean loss over the mini-batch of ``step`` (without replacement within the epoch)."""
+        branch, fns = self._branches(theta, step, bits)
+        return jax.lax.switch(branch, fns, wb)
+
+    def sample_value_and_grad(self, wb, theta, step, bits) -> tuple[jax.Array, jax.Array]:
+        """``sample_loss`` and its gradient in ``wb``, each branch differentiated on its own
+        (differentiating through the switch would carry every branch's residuals — a masked
+        pass's ``[MAX_POINTS]`` arrays — out of it on every step, twice the time here)."""
+        branch, fns = self._branches(theta, step, bits)
+        return jax.lax.switch(branch, [jax.value_and_grad(f) for f in fns], wb)
 
     def optimum(self, **controls: float) -> np.ndarray:
         """The full-data minimiser ``(w*, b*)``, by Newton's method in float64."""
@@ -202,27 +203,6 @@ class DataLoss:
             lr_hint=self.lr_hint,
             description=self.description,
         )
-
-
-def _inverse_affine_rank(a, c, n):
-    """Position of each point ``i`` in the epoch order ``k ↦ (a k + c) mod n``."""
-    a_inv = _mod_inverse(a, n)
-    i = jnp.arange(MAX_POINTS, dtype=jnp.int32)
-    return (a_inv * ((i - c) % n)) % n
-
-
-def _mod_inverse(a, n):
-    """``a⁻¹ mod n`` by the extended Euclidean algorithm (traced; ``gcd(a, n) = 1``)."""
-
-    def body(state):
-        r0, r1, s0, s1 = state
-        q = r0 // r1
-        return r1, r0 - q * r1, s1, s0 - q * s1
-
-    _, _, s, _ = jax.lax.while_loop(
-        lambda st: st[1] != 0, body, (a % n, n, jnp.int32(1), jnp.int32(0))
-    )
-    return s % n
 
 
 LINREG = DataLoss(
