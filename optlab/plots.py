@@ -110,14 +110,16 @@ def lab_spec(
     height: int = 560,
     max_points: int = 800,
     font: int = FONT,
+    overlays: Sequence = (),
 ) -> dict:
     """Map (left) and loss vs step (right), one Play/Pause + step scrubber driving both, as a
     plain JSON-ready figure dict (what ``st.plotly_chart`` gets through :class:`ReadyFigure`).
 
     Trace order: [click grid], per optimizer a map line and a loss line, [diverged ✕ on map,
-    on loss], landmarks (global minima ★, local minima ◆, saddles, start ■), then the
-    animated traces — per optimizer a current point on the map and one on the loss curve, and
-    the cursor. Frames (named by step) touch only those last ``2 N + 1`` traces.
+    on loss], [overlays: one dashed loss curve each], landmarks (global minima ★, local minima
+    ◆, saddles, start ■), then the animated traces — per optimizer a current point on the map
+    and one on the loss curve, and the cursor. Frames (named by step) touch only those last
+    ``2 N + 1`` traces.
 
     Loss panel (``log_loss``): log axis on the raw loss when every finite loss is > 0;
     otherwise log of ``loss − f*`` (``f*`` = the lowest known minimum value or the lowest loss,
@@ -128,6 +130,10 @@ def lab_spec(
     Built for a fast redraw (the browser draws it anew on every slider move): paths are lines
     without per-step markers and the click grid draws no markers (``click_grid_trace``);
     ``font`` sets the base font size (projector mode).
+
+    ``overlays``: extra loss curves (anything with ``label``, ``color`` and ``loss`` before each
+    step, e.g. ``overlays.Prediction``: the theory's predicted loss), drawn dashed in the loss
+    panel on the same axis, with their own legend entry.
     """
     bounds = surface_bounds(surface)
     if start is None and trajs:
@@ -197,6 +203,7 @@ def lab_spec(
         }
         for i, (k, _, color, _, text) in enumerate(div_loss)  # stacked under the top
     ]  # fmt: skip
+    data += [overlay_trace(o, ax, max_points) for o in overlays]
     data += landmarks(surface, start)  # over the lines, under the moving points
 
     # The animated traces, last so they draw on top.
@@ -282,6 +289,22 @@ def lab_spec(
     return {"data": data, "layout": layout, "frames": frame_list}
 
 
+def overlay_trace(overlay, ax, max_points: int = 800) -> dict:
+    """A dashed loss-panel curve (``overlay.loss`` before each step) in ``overlay.color``: wide
+    and translucent, so where it agrees with the measured curve (drawn in the same colour) it
+    shows as a dashed band around it rather than hiding under it."""
+    loss = np.asarray(overlay.loss, np.float64)
+    idx = subsample(len(loss), max_points)
+    return {
+        "type": "scatter", "x": idx.tolist(), "y": rounded(ax.transform(loss[idx]), 6),
+        "customdata": rounded(loss[idx], 5), "mode": "lines", "name": overlay.label,
+        "legendgroup": overlay.label,
+        "line": {"color": overlay.color, "width": 8, "dash": "dash"}, "opacity": 0.4,
+        "hovertemplate": f"<b>{overlay.label}</b><br>step %{{x}}<br>loss %{{customdata:.5g}}"
+        "<extra></extra>", "xaxis": "x2", "yaxis": "y2",
+    }  # fmt: skip
+
+
 def _color_for(label: str) -> str | None:
     from optlab.optimizers import OPTIMIZERS
 
@@ -304,13 +327,15 @@ def lr_curve_spec(
     steps: int | None = None,
     log_y: bool | None = None,
     height: int = 180,
+    limit: tuple[str, float] | None = None,
 ) -> dict:
     """A small curve of each optimizer's learning rate over the steps (schedule × base lr),
     as a JSON-ready figure dict (it is redrawn on every learning-rate move).
 
     ``lrs`` maps a label (registry name or display name) to the base lr; colours come from
     ``colors`` or the registry. ``steps`` truncates padded multipliers. ``log_y`` defaults to
-    log when the base lrs span more than a factor of 20.
+    log when the base lrs span more than a factor of 20. ``limit = (formula, value)`` marks a
+    stability bound (e.g. ``("2/L", 0.1)``: GD diverges above it) as a dotted red line.
     """
     mult = np.asarray(multipliers, np.float64)[: steps if steps else None]
     idx = subsample(len(mult), 1000)
@@ -327,10 +352,26 @@ def lr_curve_spec(
             "mode": "lines", "name": label, "line": {"color": color, "width": 3},
             "hovertemplate": "step %{x}: η = %{y:.3g}",
         })  # fmt: skip
+    annotations = []
+    if limit is not None:
+        text, value = limit[0], float(limit[1])
+        data.append({
+            "type": "scatter", "x": [steps_x[0], steps_x[-1]] if steps_x else [0, 1],
+            "y": [value, value], "mode": "lines", "name": text, "showlegend": False,
+            "line": {"color": "#d62728", "width": 1.5, "dash": "dot"},
+            "hovertemplate": f"{text} = {value:.3g}: GD diverges above<extra></extra>",
+        })  # fmt: skip
+        annotations.append({
+            "x": 1, "xref": "x domain", "xanchor": "right", "yref": "y",
+            "y": float(np.log10(value)) if log_y else value,  # log axes place text in log10
+            "yanchor": "bottom", "showarrow": False, "text": f"{text} = {value:.3g}",
+            "font": {"size": 12, "color": "#d62728"},
+        })  # fmt: skip
     layout = {
         "template": NO_TEMPLATE,
         "height": height,
         "font": {"size": 14},
+        **({"annotations": annotations} if annotations else {}),
         "margin": {"l": 60, "r": 10, "t": 10, "b": 40},
         "xaxis": dict(AXIS, title={"text": "step"}),
         "yaxis": dict(

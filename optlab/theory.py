@@ -192,11 +192,15 @@ class Quadratic:
     def momentum_rate(self, lr: float, beta: float) -> float:
         """Spectral radius of the heavy ball's iteration ``[[1 + β − ηλ, −β], [1, 0]]``,
         worst over the eigenvalues (the asymptotic contraction per step)."""
-        radii = [
-            np.max(np.abs(np.linalg.eigvals(np.array([[1 + beta - lr * lam, -beta], [1, 0]]))))
-            for lam in self.eigvals
-        ]
-        return float(max(radii))
+        return _worst_radius([[1 + beta - lr * lam, -beta], [1, 0]] for lam in self.eigvals)
+
+    def nesterov_rate(self, lr: float, beta: float) -> float:
+        """Spectral radius of Nesterov's iteration in the engine's form (``v ← βv + g``,
+        ``x ← x − η(g + βv)``) on ``(c, v)``: ``[[1 − ηλ(1 + β), −ηβ²], [λ, β]]``, worst over
+        the eigenvalues. Below 1 iff ``η L < 2(1 + β) / (1 + 2β)``."""
+        return _worst_radius(
+            [[1 - lr * lam * (1 + beta), -lr * beta**2], [lam, beta]] for lam in self.eigvals
+        )
 
     def coords(self, start: Sequence[float]) -> np.ndarray:
         """The start's coordinates in the eigenbasis: ``c = Vᵀ (x₀ − x*)``."""
@@ -234,6 +238,11 @@ class Quadratic:
         else:
             raise ValueError(f"method must be gd, momentum or nesterov, got {method!r}")
         return self.min_value + 0.5 * (c**2 * lam).sum(axis=1)
+
+
+def _worst_radius(matrices) -> float:
+    """The largest spectral radius among 2×2 iteration matrices."""
+    return float(max(np.max(np.abs(np.linalg.eigvals(np.array(m, np.float64)))) for m in matrices))
 
 
 def quadratic(surface, theta: Mapping[str, float] | None = None, check: bool = True) -> Quadratic:

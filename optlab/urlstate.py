@@ -14,7 +14,7 @@ URL scheme (all optional; see the About page)::
     sched=cosine              sched.alpha=0.1
     clip=norm|value|off       clip_at=1
     wd=l2|decoupled|off       wd_at=0.01
-    log=0  frame_ms=80  view3d=1   inspect=adam  at=40
+    log=0  frame_ms=80  view3d=1  theory=0  inspect=adam  at=40
     present=1                 hide=schedule,clip,wd
 """
 
@@ -354,6 +354,7 @@ def parse_query(query: Mapping[str, str | Sequence[str]]) -> tuple[Config, list[
     frame_ms = r.get("frame_ms", lambda t: int(_in_range(_int(t), *FRAME_MS_RANGE)),
                      base.frame_ms)  # fmt: skip
     view3d = r.get("view3d", parse_bool, base.view3d, "0")
+    theory = r.get("theory", parse_bool, base.theory, "1")
     inspect = r.get("inspect", lambda t: _choice(t, opts or ("(none)",)), "", "(the first)")
     at = r.get("at", lambda t: int(_in_range(_int(t), 0, steps)), 0)
     present = r.get("present", parse_bool, False, "0")
@@ -370,7 +371,8 @@ def parse_query(query: Mapping[str, str | Sequence[str]]) -> tuple[Config, list[
         surface=surface, theta=theta, optimizers=opts, hparams=hparams, steps=steps,
         start=start, schedule=schedule, schedule_params=sched_params, clip=clip,
         clip_at=clip_at, wd=wd, wd_at=wd_at, log_loss=log_loss, frame_ms=frame_ms,
-        view3d=view3d, inspect=inspect, at=at, present=present, hide=hide, custom=custom,
+        view3d=view3d, theory=theory, inspect=inspect, at=at, present=present, hide=hide,
+        custom=custom,
     )  # fmt: skip
     return cfg, notices
 
@@ -413,6 +415,7 @@ def to_query(cfg: Config) -> dict[str, str]:
         ("log", cfg.log_loss, base.log_loss),
         ("frame_ms", cfg.frame_ms, base.frame_ms),
         ("view3d", cfg.view3d, base.view3d),
+        ("theory", cfg.theory, base.theory),
         ("inspect", cfg.inspect, base.inspect),
         ("at", cfg.at, base.at),
         ("present", cfg.present, base.present),

@@ -63,6 +63,7 @@ GARBAGE = [
     ({"wd_at": "-1"}, "wd_at", "out of range"),
     ({"log": "maybe"}, "log_loss", "expected 0 or 1"),
     ({"view3d": "2"}, "view3d", "expected 0 or 1"),
+    ({"theory": "2"}, "theory", "expected 0 or 1"),
     ({"present": "yes please"}, "present", "expected 0 or 1"),
     ({"frame_ms": "1"}, "frame_ms", "out of range"),
     ({"at": "-3"}, "at", "out of range"),
@@ -140,7 +141,7 @@ def test_valid_values_apply_without_notices():
     surface = next((s for s in SURFACES.values() if s.params), None) or SURFACES[SURFACE]
     query = {"surface": surface.name, "opt": OPT, f"{OPT}.lr": "0.05", "steps": "37",
              "clip": "norm", "clip_at": "2", "wd": "decoupled", "wd_at": "0.001", "log": "0",
-             "frame_ms": "120", "view3d": "1", "present": "1", "hide": "wd,clip",
+             "frame_ms": "120", "view3d": "1", "theory": "0", "present": "1", "hide": "wd,clip",
              "inspect": OPT, "at": "5", "embed": "true"}  # fmt: skip
     for p in surface.params:
         query[f"s.{p.name}"] = str(value_grid(p)[1])
@@ -159,6 +160,7 @@ def test_valid_values_apply_without_notices():
         1e-3,
     )
     assert (cfg.log_loss, cfg.frame_ms, cfg.view3d, cfg.present) == (False, 120, True, True)
+    assert cfg.theory is False
     assert cfg.hide == ("clip", "wd")
     assert cfg.start == ((x0 + x1) / 2, y1)
     assert (cfg.inspect, cfg.at) == (OPT, 5)
@@ -220,6 +222,7 @@ def configs(draw) -> Config:
         log_loss=draw(st.booleans()),
         frame_ms=draw(st.integers(20, 1000)),
         view3d=draw(st.booleans()),
+        theory=draw(st.booleans()),
         inspect=draw(st.sampled_from(["", *opts])),
         at=draw(st.integers(0, steps)),
         present=draw(st.booleans()),

@@ -24,6 +24,7 @@ from typing import Any, NamedTuple
 
 from optlab import engine, urlstate
 from optlab.optimizers import OPTIMIZERS
+from optlab.run_config import engine_settings
 from surfaces import SURFACES
 from surfaces.data import DATA_LOSSES
 
@@ -63,15 +64,7 @@ class EngineInputs(NamedTuple):
 
 def config_to_engine(cfg: urlstate.Config) -> EngineInputs:
     """The engine's view of a surfaces-page ``Config`` (as ``optlab.ui.compute`` runs it)."""
-    settings = engine.Settings(
-        steps=cfg.steps,
-        schedule=cfg.schedule,
-        schedule_params=dict(cfg.schedule_params),
-        clip_norm=cfg.clip_at if cfg.clip == "norm" else math.inf,
-        clip_value=cfg.clip_at if cfg.clip == "value" else math.inf,
-        l2=cfg.wd_at if cfg.wd == "l2" else 0.0,
-        weight_decay=cfg.wd_at if cfg.wd == "decoupled" else 0.0,
-    )
+    settings = engine_settings(cfg)
     runs = [engine.OptimizerRun(name, dict(hp)) for name, hp in cfg.hparams]
     surface_of = getattr(urlstate, "surface_of", None)  # newer urlstate: also surface=custom
     problem = surface_of(cfg) if surface_of else SURFACES[cfg.surface]

@@ -53,6 +53,7 @@ The address bar holds everything that differs from the defaults, e.g.
 | `log` | log-scale loss axis (`0`/`1`) | `log=0` |
 | `frame_ms` | animation speed, ms per frame (20–1000) | `frame_ms=120` |
 | `view3d` | show the 3-D view | `view3d=1` |
+| `theory` | theory overlays: 2/L, predicted loss, Hessian (`0`: off) | `theory=0` |
 | `inspect`, `at` | optimizer and step shown in *Inside the optimizer* | `inspect=adam&at=40` |
 | `present` | **classroom mode**: bigger text and plots, sidebar collapsed | `present=1` |
 | `hide` | hide control groups (values still come from the link) | `hide=schedule,clip,wd` |

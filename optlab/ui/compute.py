@@ -2,31 +2,27 @@
 
 ``compute`` is keyed by ``RunKey`` (the hashable part of the configuration that the numbers
 depend on), so revisiting a setting is a cache hit and moving a slider never recompiles (the
-engine takes hyperparameters as arrays and buckets the step count).
+engine takes hyperparameters as arrays and buckets the step count). The theory overlays'
+numbers are cached the same way: the quadratic form per (surface, parameters), the predicted
+curves per run, the Hessian per inspected point.
 """
 
 from __future__ import annotations
 
-import math
+from collections.abc import Sequence
 
 import numpy as np
 import streamlit as st
 
-from optlab import engine, metrics, plots
+from optlab import engine, metrics, overlays, plots, theory
+from optlab.run_config import engine_settings as settings
 from optlab.schedules import SCHEDULES
 from optlab.urlstate import Custom, Pairs, RunKey, named_surface, surface_of
 
-
-def settings(key: RunKey) -> engine.Settings:
-    return engine.Settings(
-        steps=key.steps,
-        schedule=key.schedule,
-        schedule_params=dict(key.schedule_params),
-        clip_norm=key.clip_at if key.clip == "norm" else math.inf,
-        clip_value=key.clip_at if key.clip == "value" else math.inf,
-        l2=key.wd_at if key.wd == "l2" else 0.0,
-        weight_decay=key.wd_at if key.wd == "decoupled" else 0.0,
-    )
+__all__ = [
+    "background", "compute", "multipliers", "point_info", "predicted", "quadratic", "results",
+    "settings",
+]  # fmt: skip
 
 
 @st.cache_data(max_entries=64, show_spinner=False)
@@ -54,3 +50,34 @@ def results(key: RunKey) -> list[dict]:
     """One results-table row per optimizer."""
     minima = surface_of(key).minima
     return [metrics.summarize(t, minima) for t in compute(key)]
+
+
+@st.cache_resource(max_entries=64, show_spinner=False)
+def quadratic(surface: str, theta: Pairs, custom: Custom | None = None) -> theory.Quadratic | None:
+    """The surface's exact quadratic form, or ``None`` when it is not a quadratic with a
+    minimum (shared between sessions: read-only)."""
+    try:
+        return theory.quadratic(named_surface(surface, custom), dict(theta))
+    except (ValueError, np.linalg.LinAlgError):
+        return None
+
+
+@st.cache_data(max_entries=64, show_spinner=False)
+def predicted(key: RunKey) -> tuple[overlays.Prediction, ...]:
+    """The theory's loss curves for this run's GD / momentum / Nesterov, on a quadratic
+    surface and when they are exact (no clipping, no weight decay); else none."""
+    q = quadratic(key.surface, key.theta, key.custom)
+    if q is None or key.clip != "off" or key.wd != "off":
+        return ()
+    mult = multipliers(key.schedule, key.steps, key.schedule_params)
+    return overlays.predictions(q, key.optimizers, key.start, mult, key.steps)
+
+
+@st.cache_data(max_entries=256, show_spinner=False)
+def point_info(
+    surface: str, theta: Pairs, custom: Custom | None, point: Sequence[float]
+) -> theory.PointInfo | None:
+    """Value, gradient and Hessian eigen-decomposition at ``point`` (``None`` where the
+    Hessian is not finite)."""
+    info = theory.inspect_point(named_surface(surface, custom), point, dict(theta))
+    return info if np.all(np.isfinite(info.eigvals)) else None

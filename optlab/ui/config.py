@@ -139,6 +139,7 @@ class Config:
     log_loss: bool = True
     frame_ms: int = 60
     view3d: bool = False
+    theory: bool = True  # theory overlays (quadratic surfaces; the Hessian at the inspected point)
     inspect: str = ""
     at: int = 0
     present: bool = False

@@ -11,10 +11,12 @@ from dataclasses import replace
 
 import streamlit as st
 
+from optlab import overlays
 from optlab.optimizers import OPTIMIZERS
 from optlab.optimizers.base import HParam
 from optlab.schedules import SCHEDULES
-from optlab.ui import custom_controls, figures
+from optlab.theory import Quadratic
+from optlab.ui import compute, custom_controls, figures
 from optlab.ui.state import CFG, force, seed
 from optlab.urlstate import (
     CLIP_AT,
@@ -39,6 +41,12 @@ from surfaces import SURFACES
 CLIP_LABELS = {"off": "off", "norm": "global norm", "value": "by value"}
 WD_LABELS = {"off": "off", "l2": "coupled L2", "decoupled": "decoupled"}
 CLICK_CURVES = "_optlab_click_curves"
+THEORY_HELP = (
+    "On quadratic surfaces (bowl, ravine, Booth, Matyas): the stability bound lr < 2/L and the "
+    "optimal steps under the GD / momentum learning rates, 2/L on the learning-rate curve, and "
+    "the predicted loss curves (dashed) beside the measured ones. On every surface: the "
+    "Hessian at the inspected point, under *Inside the optimizer*."
+)
 
 
 def fmt_value(v: float) -> str:
@@ -129,13 +137,31 @@ def hparams_group(cfg: Config) -> Config:
         new = {first.name: hparam_widget(
             first, f"hp.{opt}.{first.name}", values[first.name], f"{spec.display} · {first.label}"
         )}  # fmt: skip
+        note = st.empty()  # right under the learning rate; filled once every value is read
         if rest:
             with st.expander(f"{spec.display}: more settings"):
                 st.latex(spec.latex)
                 for h in rest:
                     new[h.name] = hparam_widget(h, f"hp.{opt}.{h.name}", values[h.name])
+        theory_note(note, cfg, opt, new)
         hparams.append((opt, tuple((h.name, new[h.name]) for h in spec.hparams)))
     return replace(cfg, hparams=tuple(hparams))
+
+
+def quadratic_of(cfg: Config) -> Quadratic | None:
+    """The surface's quadratic form when the theory overlays are on (cached), else ``None``."""
+    if not cfg.theory:
+        return None
+    return compute.quadratic(cfg.surface, cfg.theta, cfg.run_key().custom)
+
+
+def theory_note(slot, cfg: Config, opt: str, hp: dict[str, float]) -> None:
+    """Under ``opt``'s learning rate, on a quadratic surface: the Hessian's eigenvalues, the
+    stability bound (``lr < 2/L``), the optimal setting, and a warning past the bound."""
+    if opt not in overlays.BOUNDS or (q := quadratic_of(cfg)) is None:
+        return
+    if (note := overlays.lr_note(opt, q, hp)) is not None:
+        slot.caption(note)
 
 
 def steps_group(cfg: Config) -> Config:
@@ -176,7 +202,9 @@ def lr_curve(slot, cfg: Config) -> None:
     if slot is None or not cfg.optimizers:
         return
     lrs = tuple((OPTIMIZERS[o].display, cfg.hp(o)["learning_rate"]) for o in cfg.optimizers)
-    fig = figures.lr_curve(cfg.schedule, cfg.steps, cfg.schedule_params, lrs)
+    q = quadratic_of(cfg) if any(o in overlays.BOUNDS for o in cfg.optimizers) else None
+    limit = ("2/L", q.gd_max_lr) if q is not None else None
+    fig = figures.lr_curve(cfg.schedule, cfg.steps, cfg.schedule_params, lrs, limit)
     slot.plotly_chart(fig, key="lr_curve", config={"displayModeBar": False}, theme=None)
 
 
@@ -209,11 +237,16 @@ def display_group(cfg: Config) -> Config:
     seed("log_loss", cfg.log_loss)
     seed("frame_ms", cfg.frame_ms)
     seed("view3d", cfg.view3d)
+    seed("theory", cfg.theory)
     log_loss = st.toggle("Log-scale loss axis", key="log_loss")
     lo, hi = FRAME_MS_RANGE
     frame_ms = st.slider("Animation: ms per frame", lo, hi, step=10, key="frame_ms")
     view3d = st.toggle("3-D view", key="view3d")
-    return replace(cfg, log_loss=bool(log_loss), frame_ms=int(frame_ms), view3d=bool(view3d))
+    theory = st.toggle("Theory overlays", key="theory", help=THEORY_HELP)
+    return replace(
+        cfg, log_loss=bool(log_loss), frame_ms=int(frame_ms), view3d=bool(view3d),
+        theory=bool(theory),
+    )  # fmt: skip
 
 
 GROUPS = (

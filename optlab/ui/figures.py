@@ -17,7 +17,7 @@ import streamlit as st
 
 from optlab import plots
 from optlab.engine import Trajectory
-from optlab.ui.compute import background, compute, multipliers
+from optlab.ui.compute import background, compute, multipliers, predicted
 from optlab.urlstate import Pairs, RunKey, surface_of
 
 PRESENT_FONT = 22
@@ -35,8 +35,11 @@ def _ready(fig: go.Figure, present: bool) -> plots.ReadyFigure:
 
 
 @st.cache_resource(max_entries=64, show_spinner=False)
-def lab(key: RunKey, frame_ms: int, log_loss: bool, present: bool) -> plots.ReadyFigure:
-    """Map + loss curves with Play/Pause and the step scrubber (and the click grid)."""
+def lab(
+    key: RunKey, frame_ms: int, log_loss: bool, present: bool, theory: bool = True
+) -> plots.ReadyFigure:
+    """Map + loss curves with Play/Pause and the step scrubber (and the click grid); with
+    ``theory``, the predicted loss curves on quadratic surfaces (dashed)."""
     surface = surface_of(key)
     spec = plots.lab_spec(
         surface,
@@ -47,6 +50,7 @@ def lab(key: RunKey, frame_ms: int, log_loss: bool, present: bool) -> plots.Read
         log_loss=log_loss,
         height=height(present),
         font=PRESENT_FONT if present else plots.FONT,
+        overlays=predicted(key) if theory and key.optimizers else (),
     )
     # What Streamlit sets on a chart with point selection: set here, the figure it mounts
     # needs no second full redraw for them (clickmode is a full-replot attribute).
@@ -79,7 +83,12 @@ def eff_step(_traj: Trajectory, key: RunKey, present: bool) -> plots.ReadyFigure
 
 @st.cache_resource(max_entries=64, show_spinner=False)
 def lr_curve(
-    schedule: str, steps: int, params: Pairs, lrs: tuple[tuple[str, float], ...]
+    schedule: str,
+    steps: int,
+    params: Pairs,
+    lrs: tuple[tuple[str, float], ...],
+    limit: tuple[str, float] | None = None,
 ) -> plots.ReadyFigure:
+    """Each optimizer's learning rate over the run; ``limit``: a stability bound to mark."""
     mult: np.ndarray = multipliers(schedule, steps, params)
-    return plots.ReadyFigure(plots.lr_curve_spec(mult, dict(lrs)))
+    return plots.ReadyFigure(plots.lr_curve_spec(mult, dict(lrs), limit=limit))

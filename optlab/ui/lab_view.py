@@ -8,10 +8,10 @@ from dataclasses import replace
 import pandas as pd
 import streamlit as st
 
-from optlab import plots
+from optlab import overlays, plots
 from optlab.engine import Trajectory
 from optlab.optimizers import OPTIMIZERS
-from optlab.ui import figures, state
+from optlab.ui import compute, figures, state
 from optlab.ui.controls import CLICK_CURVES, on_map_click
 from optlab.urlstate import Config, default_optimizers
 
@@ -28,7 +28,7 @@ EFF_STEP_HELP = (
 def lab_chart(cfg: Config) -> plots.ReadyFigure:
     """The map + loss figure with one Play/Pause and scrubber; a click on the map sets the
     start point."""
-    fig = figures.lab(cfg.run_key(), cfg.frame_ms, cfg.log_loss, cfg.present)
+    fig = figures.lab(cfg.run_key(), cfg.frame_ms, cfg.log_loss, cfg.present, cfg.theory)
     st.session_state[CLICK_CURVES] = tuple(
         i for i, t in enumerate(fig.spec["data"]) if t.get("name") == plots.CLICK_GRID_NAME
     )
@@ -88,7 +88,18 @@ def state_panel(trajs: list[Trajectory]) -> None:
     with b:
         fig = figures.eff_step(traj, key, cfg.present)
         st.plotly_chart(fig, key="eff_chart", config=CHART_CONFIG, theme=None)
+    if cfg.theory:
+        hessian_note(cfg, traj, int(at))
     st.caption(EFF_STEP_HELP)
+
+
+def hessian_note(cfg: Config, traj: Trajectory, step: int) -> None:
+    """The Hessian at the inspected point: eigenvalues, curvature class, condition number."""
+    point = tuple(float(v) for v in traj.params[step, :2])
+    key = cfg.run_key()
+    info = compute.point_info(cfg.surface, cfg.theta, key.custom, point)
+    if info is not None:
+        st.markdown(overlays.point_note(info, step))
 
 
 def results_table(rows: list[dict]) -> None:
