@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import json
 import os
-from pathlib import Path
 
 import jax
 import pytest
@@ -26,27 +25,13 @@ from optlab.urlstate import (
     value_grid,
 )
 from surfaces import SURFACES
+from tests.apptest import lab_spec, open_page, page_source
 
-ROOT = Path(__file__).resolve().parents[1]
-APP = str(ROOT / "app.py")
 TIMEOUT = 60
-SURFACES_PAGE = "from optlab.ui import surfaces_page\nsurfaces_page.render()\n"
-ABOUT_PAGE = "from optlab.ui import about_page\nabout_page.render()\n"
 
 
 def run_app(query: dict[str, str] | None = None) -> AppTest:
-    at = AppTest.from_file(APP, default_timeout=TIMEOUT)
-    for k, v in (query or {}).items():
-        at.query_params[k] = v
-    at.run()
-    assert not at.exception, [e.value for e in at.exception]
-    return at
-
-
-def lab_spec(at: AppTest) -> dict:
-    charts = [c for c in at.get("plotly_chart") if c.proto.id and "lab_chart" in c.proto.id]
-    assert charts, "the lab chart is missing"
-    return json.loads(charts[0].proto.spec)
+    return open_page(None, query, TIMEOUT)
 
 
 def traj_data(at: AppTest) -> dict[str, list]:
@@ -304,13 +289,13 @@ def test_moving_a_slider_does_not_recompile(compile_counter):
 
 
 def test_surfaces_page_runs_on_its_own():
-    at = AppTest.from_string(SURFACES_PAGE, default_timeout=TIMEOUT).run()
+    at = AppTest.from_string(page_source("surfaces_page"), default_timeout=TIMEOUT).run()
     assert not at.exception
     assert traj_data(at)
 
 
 def test_about_page_lists_every_optimizer_and_the_link_parameters():
-    at = AppTest.from_string(ABOUT_PAGE, default_timeout=TIMEOUT).run()
+    at = AppTest.from_string(page_source("about_page"), default_timeout=TIMEOUT).run()
     assert not at.exception
     assert len(at.latex) >= len(OPTIMIZERS) + len(SCHEDULES)
     text = "\n".join(m.value for m in at.markdown)

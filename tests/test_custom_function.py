@@ -3,7 +3,6 @@ as the parser's message (token and position) instead of a traceback."""
 
 from __future__ import annotations
 
-import json
 from dataclasses import replace
 
 import pytest
@@ -11,24 +10,18 @@ from streamlit.testing.v1 import AppTest
 
 from optlab.urlstate import CUSTOM, Custom, default_config, parse_query, to_query
 from surfaces.custom import DEFAULT_EXPRESSION
+from tests.apptest import chart_spec, open_page
 
-PAGE = "from optlab.ui import surfaces_page\nsurfaces_page.render()\n"
 TIMEOUT = 120
 HOSTILE = "__import__('os')"
 
 
 def run_page(query: dict[str, str]) -> AppTest:
-    at = AppTest.from_string(PAGE, default_timeout=TIMEOUT)
-    for k, v in query.items():
-        at.query_params[k] = v
-    at.run()
-    assert not at.exception, [e.value for e in at.exception]
-    return at
+    return open_page("surfaces_page", query, TIMEOUT)
 
 
 def lab(at: AppTest) -> dict | None:
-    charts = [c for c in at.get("plotly_chart") if c.proto.id and "lab_chart" in c.proto.id]
-    return json.loads(charts[0].proto.spec) if charts else None
+    return chart_spec(at, "lab_chart")
 
 
 def path(at: AppTest) -> list:

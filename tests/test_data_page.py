@@ -23,18 +23,13 @@ from optlab.data_urlstate import (
     to_data_query,
     with_optimizers,
 )
+from tests.apptest import open_page
 
-PAGE = "from optlab.ui import data_page\ndata_page.render()\n"
 TIMEOUT = 120
 
 
 def run_page(query: dict[str, str] | None = None) -> AppTest:
-    at = AppTest.from_string(PAGE, default_timeout=TIMEOUT)
-    for k, v in (query or {}).items():
-        at.query_params[k] = v
-    at.run()
-    assert not at.exception, [e.value for e in at.exception]
-    return at
+    return open_page("data_page", query, TIMEOUT)
 
 
 def spec(at: AppTest, key: str) -> dict:

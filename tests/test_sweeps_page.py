@@ -24,8 +24,8 @@ from optlab.sweeps_urlstate import (
     to_sweep_query,
 )
 from optlab.ui import sweeps_transformer
+from tests.apptest import open_page
 
-PAGE = "from optlab.ui import sweeps_page\nsweeps_page.render()\n"
 SMALL = {"opt": "gd,momentum", "n": "8", "steps": "50"}
 
 
@@ -97,12 +97,7 @@ def test_theory_only_for_quadratics():
 
 
 def run_page(query=None) -> AppTest:
-    at = AppTest.from_string(PAGE, default_timeout=120)
-    for k, v in (query or {}).items():
-        at.query_params[k] = v
-    at.run()
-    assert not at.exception, [e.value for e in at.exception]
-    return at
+    return open_page("sweeps_page", query)
 
 
 def charts(at: AppTest) -> dict[str, str]:

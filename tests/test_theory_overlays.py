@@ -3,7 +3,6 @@ figure's overlay traces, the captions and the Hessian line in the app, the ``the
 
 from __future__ import annotations
 
-import json
 from dataclasses import replace
 
 import numpy as np
@@ -14,9 +13,9 @@ from optlab import engine, overlays, theory
 from optlab.ui import compute, figures
 from optlab.urlstate import parse_query, to_query
 from surfaces import SURFACES
+from tests.apptest import lab_spec, open_page
 
 TIMEOUT = 60
-SURFACES_PAGE = "from optlab.ui import surfaces_page\nsurfaces_page.render()\n"
 PREDICTED = " predicted (rate ρ="
 
 
@@ -163,18 +162,7 @@ def test_lr_curve_marks_two_over_l():
 
 
 def run_page(query: dict[str, str]) -> AppTest:
-    at = AppTest.from_string(SURFACES_PAGE, default_timeout=TIMEOUT)
-    for k, v in query.items():
-        at.query_params[k] = v
-    at.run()
-    assert not at.exception, [e.value for e in at.exception]
-    return at
-
-
-def lab_spec(at: AppTest) -> dict:
-    charts = [c for c in at.get("plotly_chart") if c.proto.id and "lab_chart" in c.proto.id]
-    assert charts, "the lab chart is missing"
-    return json.loads(charts[0].proto.spec)
+    return open_page("surfaces_page", query, TIMEOUT)
 
 
 def captions(at: AppTest) -> str:
