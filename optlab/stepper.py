@@ -11,6 +11,7 @@ from typing import Any, NamedTuple
 
 import jax
 import jax.numpy as jnp
+import numpy as np
 from jax.flatten_util import ravel_pytree
 
 from optlab import transforms
@@ -83,7 +84,14 @@ def _gradient(problem, theta, tp, params, t, bits, noise_t):
 
 
 def _one_step(problem, impl, hp, bits, theta, tp, carry: Carry, t, scale, noise_t):
-    """One step of one optimizer on one batch entry: ``(carry, record)``.
+    """One step of one optimizer on one batch entry: ``(carry, record)``."""
+    seen = _gradient(problem, theta, tp, carry.params, t, bits, noise_t)
+    return _apply(problem, impl, hp, theta, tp, carry, t, scale, seen)
+
+
+def _apply(problem, impl, hp, theta, tp, carry: Carry, t, scale, seen):
+    """Step ``t`` of one optimizer on one batch entry, given what it saw there (``seen``, as
+    ``_gradient`` returns it): ``(carry, record)``.
 
     Only the point and the optimizer's moments are recorded: everything else is recomputed
     after the loop by ``_replay`` (a loop that writes many per-step outputs runs ~10× slower
@@ -92,7 +100,6 @@ def _one_step(problem, impl, hp, bits, theta, tp, carry: Carry, t, scale, noise_
     lr0 = hp.get("learning_rate", jnp.float32(1.0))
     opt = make_impl(impl, hp)
     params = carry.params
-    seen = _gradient(problem, theta, tp, params, t, bits, noise_t)
     sample_loss, g = seen[0], seen[1]
     lr = lr0 * scale
     extra = {}
@@ -176,36 +183,74 @@ def run_all(problem, impls, steps, loss_every, hps, x0s, seeds, theta, lr_scale,
     ``seeds[i]``: uint32 [B]) for ``steps`` steps; returns one record dict per optimizer with
     per-step arrays ``[B, steps, ...]`` and ``final_params``/``final_loss``/``diverged_at``.
 
-    Each optimizer gets its own ``lax.scan``, written out in sequence in the one compiled
-    function (measured faster here than one loop whose body steps all of them)."""
-    out = []
+    On a deterministic problem each optimizer gets its own ``lax.scan``, written out in
+    sequence in the one compiled function (measured faster here than one loop whose body steps
+    all of them); a stochastic problem's optimizers share one (``_joint_scan``)."""
     stochastic = getattr(problem, "stochastic", False)
+    t = jnp.arange(steps, dtype=jnp.int32)
+    noises, bits, carries = [], [], []
     for impl, hp, x0, seed in zip(impls, hps, x0s, seeds, strict=True):
-        noise, bits = jax.vmap(partial(_randomness, steps, stochastic, tp["grad_noise"]))(seed, x0)
+        noise, b = jax.vmap(partial(_randomness, steps, stochastic, tp["grad_noise"]))(seed, x0)
+        state = jax.vmap(partial(_init_state, impl))(hp, x0)
         n = x0.shape[0]
-        carry = Carry(
-            x0,
-            jax.vmap(partial(_init_state, impl))(hp, x0),
-            jnp.ones(n, bool),
-            jnp.full(n, -1, jnp.int32),
-        )
-        step = jax.vmap(
-            partial(_one_step, problem, impl), in_axes=(0, 0, None, None, 0, None, None, 0)
-        )
-
-        def body(c, xs, step=step, hp=hp, bits=bits):
-            t, scale, noise_t = xs
-            return step(hp, bits, theta, tp, c, t, scale, noise_t)
-
-        xs = (jnp.arange(steps, dtype=jnp.int32), lr_scale, jnp.swapaxes(noise, 0, 1))
-        final, rec = jax.lax.scan(body, carry, xs)
-        rec = jax.tree.map(lambda a: jnp.swapaxes(a, 0, 1), rec)  # [steps, B] -> [B, steps]
+        noises.append(noise)
+        bits.append(b)
+        carries.append(Carry(x0, state, jnp.ones(n, bool), jnp.full(n, -1, jnp.int32)))
+    loop = _joint_scan if stochastic else _scans
+    finals, recs = loop(problem, impls, hps, theta, tp, t, lr_scale, noises, bits, carries)
+    out = []
+    for hp, noise, b, final, by_step in zip(hps, noises, bits, finals, recs, strict=True):
+        rec = jax.tree.map(lambda a: jnp.swapaxes(a, 0, 1), by_step)  # -> [B, steps, ...]
         replay = jax.vmap(partial(_replay, problem, loss_every, theta, tp, lr_scale))
         out.append(
             {
-                **replay(hp, rec["params"], final.params, noise, bits, rec.get("seen")),
+                **replay(hp, rec["params"], final.params, noise, b, rec.get("seen")),
                 "moments": rec["moments"],
                 "diverged_at": final.div_step,
             }
         )
     return out
+
+
+def _scans(problem, impls, hps, theta, tp, t, lr_scale, noises, bits, carries):
+    """A ``lax.scan`` per optimizer: ``(final carries, per-step records [steps, B, ...])``."""
+    finals, recs = [], []
+    for impl, hp, noise, b, carry in zip(impls, hps, noises, bits, carries, strict=True):
+        step = jax.vmap(
+            partial(_one_step, problem, impl), in_axes=(0, 0, None, None, 0, None, None, 0)
+        )
+
+        def body(c, xs, step=step, hp=hp, b=b):
+            t, scale, noise_t = xs
+            return step(hp, b, theta, tp, c, t, scale, noise_t)
+
+        final, rec = jax.lax.scan(body, carry, (t, lr_scale, jnp.swapaxes(noise, 0, 1)))
+        finals.append(final)
+        recs.append(rec)
+    return finals, recs
+
+
+def _joint_scan(problem, impls, hps, theta, tp, t, lr_scale, noises, bits, carries):
+    """One ``lax.scan`` stepping every optimizer, their (mini-batch) gradients computed in one
+    vmapped call over all of their batch entries: a mini-batch gradient is a few small ops
+    whose fixed cost on XLA:CPU outweighs their work, so sharing them beats a loop each."""
+    cuts = np.cumsum([c.params.shape[0] for c in carries])[:-1]
+    all_bits = jnp.concatenate(bits)
+    gradient = jax.vmap(partial(_gradient, problem, theta, tp), in_axes=(0, None, 0, 0))
+    applies = [
+        jax.vmap(partial(_apply, problem, impl), in_axes=(0, None, None, 0, None, None, 0))
+        for impl in impls
+    ]
+
+    def body(cs, xs):
+        t, scale, noise_t = xs
+        seen = gradient(jnp.concatenate([c.params for c in cs]), t, all_bits, noise_t)
+        parts = zip(*(jnp.split(s, cuts) for s in seen), strict=True)
+        stepped = [
+            apply(hp, theta, tp, c, t, scale, part)
+            for apply, hp, c, part in zip(applies, hps, cs, parts, strict=True)
+        ]
+        return tuple(c for c, _ in stepped), tuple(r for _, r in stepped)
+
+    noise = jnp.swapaxes(jnp.concatenate(noises), 0, 1)  # [steps, sum of B, D]
+    return jax.lax.scan(body, tuple(carries), (t, lr_scale, noise))
