@@ -4,14 +4,14 @@
     python bench/bench_transformer.py --quick    # fewer timed steps, no second launch
 
 Prints:
-(1) ms per training step at the page's default model (2 layers, d=64, 4 heads, ctx 32, batch
+(1) ms per training step at the page's default model (2 layers, d=64, 4 heads, ctx 16, batch
     32, Adam) — optlab's jitted chunk (``lax.scan`` over 50 steps, batches drawn on the device,
     per-layer norms) and the same model written in PyTorch eager on CPU (Adam, same sizes, same
     batch size, ``scaled_dot_product_attention``), each PyTorch run in its own process with 1 and
     with 2 intra-op threads (on a busy 2-core machine 2 threads can be far slower: OpenMP waits
     on a descheduled thread), alternated with optlab; target optlab ≤ 1.0× the faster PyTorch.
     PyTorch is a benchmark peer only: if it is missing, that comparison is skipped.
-(2) the default comparison (4 optimizers × 300 steps, the page's defaults) end to end in a
+(2) the default comparison (4 optimizers × 1000 steps, the page's defaults) end to end in a
     fresh process, with the final validation loss per optimizer and the exact-match accuracy on
     all held-out sums; target ≤ 60 s.
 (3) JAX's persistent compilation cache: (2) is launched twice with one fresh cache directory;
@@ -219,14 +219,20 @@ def torch_child_ms(steps: int, threads: int) -> list[float]:
     return json.loads(out.stdout.strip().splitlines()[-1])
 
 
+def _default_spec():
+    from optlab.transformer import lab
+
+    return lab.TrainSpec()
+
+
 def _fmt(ms: list[float]) -> str:
     return f"{np.median(ms):7.2f} ms/step  (runs: {', '.join(f'{x:.2f}' for x in ms)})"
 
 
 def bench_step(steps: int, repeats: int) -> None:
-    print(
-        "\n(1) one training step, default model (2 layers, d=64, 4 heads, ctx 32, batch 32, Adam)"
-    )
+    s = _default_spec()
+    print(f"\n(1) one training step, default model ({s.n_layer} layers, d={s.d_model}, "
+          f"{s.n_head} heads, ctx {s.ctx}, batch {s.batch_size}, Adam)")  # fmt: skip
     ours: list[float] = []
     theirs: dict[int, list[float]] = {1: [], 2: []}
     for _ in range(repeats):  # alternated, so both see the same machine load
@@ -248,9 +254,9 @@ def bench_step(steps: int, repeats: int) -> None:
 
 
 def bench_default(quick: bool) -> None:
-    print(
-        f"\n(2)+(3) the default comparison (4 optimizers × 300 steps), fresh processes — {load()}"
-    )
+    s = _default_spec()
+    print(f"\n(2)+(3) the default comparison ({len(s.runs)} optimizers × {s.steps} steps), "
+          f"fresh processes — {load()}")  # fmt: skip
     with tempfile.TemporaryDirectory(prefix="optlab-jax-cache-") as cache:
         runs = [("first launch (empty cache)", launch(cache))]
         if not quick:

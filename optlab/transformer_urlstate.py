@@ -3,37 +3,46 @@
 ``parse_tf_query(query) -> (TfConfig, notices)`` never raises: unknown, malformed or
 out-of-range values fall back to their defaults with a notice; off-grid numbers snap to the
 control's grid (with a notice). ``to_tf_query(cfg)`` writes only what differs from the
-defaults, so ``parse_tf_query(to_tf_query(c))[0] == c``. Pasted text is never in the URL (too
-long): a link with ``corpus=pasted`` opens an empty text box.
+defaults, so ``parse_tf_query(to_tf_query(c))[0] == c`` — except for pasted text too long for a
+link (``text_fits``): such a link opens the *Your own text* corpus with an empty text box.
 
 URL scheme (all optional)::
 
     corpus=addition|rhymes|sentences|pasted
-    layers=2  d=64  heads=4  ctx=32  dropout=0.1                  (the model)
+    text=eJzL…      the pasted text (corpus=pasted only): zlib + urlsafe base64, ≤ 2000 chars
+    layers=2  d=64  heads=4  ctx=16  dropout=0.1                  (the model)
     opt=gd,adam (opt=none)  adam.lr=0.01                      (optimizers, learning rates)
-    steps=300  chunk=50  sched=cosine  clip=1  wd=l2|decoupled  wd_at=0.01
+    steps=1000  chunk=50  clip=1  wd=l2|decoupled  wd_at=0.01
+    sched=warmup_cosine  sched.warmup=0.2  sched.alpha=0.1      (schedule and its parameters)
 """
 
 from __future__ import annotations
 
+import base64
+import binascii
+import functools
 import math
+import zlib
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
 
 from optlab.data_urlstate import snap_grid
 from optlab.optimizers import OPTIMIZERS
 from optlab.schedules import SCHEDULES
-from optlab.transformer.corpus import CORPORA
+from optlab.transformer.corpus import CORPORA, MAX_CHARS, CorpusError, check_text
 from optlab.transformer.lab import TrainSpec
 from optlab.urlstate import (
     NO_OPTIMIZERS,
+    Pairs,
     _Bad,
     _choice,
     _float,
     _in_range,
     _list,
+    _parse_params,
     _Reader,
     fmt_num,
+    schedule_defaults,
     show,
 )
 
@@ -53,6 +62,10 @@ MAX_OPTIMIZERS = 6
 DEFAULT_OPTIMIZERS = ("gd", "momentum", "rmsprop", "adam")
 DEFAULT_LRS = {"gd": 0.1, "momentum": 0.1, "rmsprop": 0.001, "adam": 0.003, "adamw": 0.003}
 FALLBACK_LR = 0.01
+DEFAULT_SCHEDULE = "constant"
+DEFAULT_SCHEDULE_PARAMS = schedule_defaults(DEFAULT_SCHEDULE)
+TEXT_KEY = "text"
+MAX_URL_TEXT = 2000  # characters of the encoded text in a link
 
 
 def transformer_optimizers() -> tuple[str, ...]:
@@ -67,19 +80,22 @@ def default_lr(opt: str) -> float:
 @dataclass(frozen=True)
 class TfConfig:
     """Everything the Transformer page's controls hold (hashable; ``lrs`` aligned with
-    ``optimizers``). ``clip == 0`` means no clipping."""
+    ``optimizers``; ``schedule_params`` every parameter of ``schedule``). ``clip == 0`` means
+    no clipping; ``text`` is the pasted text (kept while another corpus is chosen)."""
 
     corpus: str = "addition"
+    text: str = ""
     n_layer: int = 2
     d_model: int = 64
     n_head: int = 4
-    ctx: int = 32
+    ctx: int = 16
     dropout: float = 0.0
     optimizers: tuple[str, ...] = DEFAULT_OPTIMIZERS
     lrs: tuple[tuple[str, float], ...] = tuple((o, default_lr(o)) for o in DEFAULT_OPTIMIZERS)
-    steps: int = 300
+    steps: int = 1000
     chunk: int = 50
-    schedule: str = "constant"
+    schedule: str = DEFAULT_SCHEDULE
+    schedule_params: Pairs = DEFAULT_SCHEDULE_PARAMS
     clip: float = 0.0
     wd: str = "off"
     wd_at: float = 0.01
@@ -92,8 +108,10 @@ class TfConfig:
         opts = tuple(opts)
         return replace(self, optimizers=opts, lrs=tuple((o, self.lr(o)) for o in opts))
 
-    def train_spec(self, text: str = "") -> TrainSpec:
-        """What the numbers depend on (``text``: the pasted text, used only for ``pasted``)."""
+    def train_spec(self, text: str | None = None) -> TrainSpec:
+        """What the numbers depend on (``text``, default ``self.text``: the pasted text, used
+        only for ``pasted``)."""
+        text = self.text if text is None else text
         return TrainSpec(
             corpus=self.corpus,
             text=text if CORPORA[self.corpus].needs_text else "",
@@ -104,12 +122,92 @@ class TfConfig:
             dropout=self.dropout,
             runs=self.lrs,
             schedule=self.schedule,
+            schedule_params=self.schedule_params,
             clip_norm=self.clip if self.clip > 0 else math.inf,
             l2=self.wd_at if self.wd == "l2" else 0.0,
             weight_decay=self.wd_at if self.wd == "decoupled" else 0.0,
             steps=self.steps,
             chunk=min(self.chunk, self.steps),
         )
+
+
+# ---------------------------------------------------------------------------------------------
+# Pasted text <-> URL value.
+
+
+@functools.lru_cache(maxsize=8)
+def encode_text(text: str) -> str:
+    """``text`` as a URL value: UTF-8, zlib (level 9), URL-safe base64 without padding."""
+    packed = zlib.compress(text.encode("utf-8"), 9)
+    return base64.urlsafe_b64encode(packed).decode("ascii").rstrip("=")
+
+
+def text_fits(text: str) -> bool:
+    """Whether ``text`` is short enough (encoded) to travel in a link."""
+    return len(encode_text(text)) <= MAX_URL_TEXT
+
+
+def _inflate(packed: bytes) -> bytes:
+    """zlib-decompressed ``packed``, at most what ``MAX_CHARS`` characters take in UTF-8 (a
+    small value cannot inflate into a huge one); one complete stream, nothing after it."""
+    limit = 4 * MAX_CHARS
+    inflate = zlib.decompressobj()
+    raw = inflate.decompress(packed, limit + 1)
+    if len(raw) > limit:
+        raise _Bad(f"longer than {MAX_CHARS:,} characters once unpacked")
+    if not inflate.eof or inflate.unused_data:
+        raise _Bad("not a complete packed text")
+    return raw
+
+
+def decode_text(value: str) -> str:
+    """The text a URL value holds, checked as the paste box checks it (``check_text``).
+
+    Raises:
+        _Bad: over ``MAX_URL_TEXT`` characters, not URL-safe base64 of zlib-packed UTF-8, or a
+            text the paste box refuses (empty, too short, too long, too many characters).
+    """
+    value = value.strip()
+    if len(value) > MAX_URL_TEXT:
+        raise _Bad(f"too long for a link ({len(value):,} characters; at most {MAX_URL_TEXT:,})")
+    try:
+        padded = value + "=" * (-len(value) % 4)
+        text = _inflate(base64.b64decode(padded, altchars=b"-_", validate=True)).decode("utf-8")
+    except (binascii.Error, zlib.error, UnicodeDecodeError) as e:
+        raise _Bad("not a text packed by this page") from e
+    try:
+        check_text(text)
+    except CorpusError as e:
+        raise _Bad(str(e).rstrip(".")) from e
+    return text
+
+
+def link_text(cfg: TfConfig) -> str | None:
+    """The URL value of ``cfg``'s pasted text, or ``None`` when none goes into the link (another
+    corpus, a text the paste box refuses, or one too long for a link)."""
+    if not CORPORA[cfg.corpus].needs_text:
+        return None
+    try:
+        check_text(cfg.text)
+    except CorpusError:
+        return None
+    value = encode_text(cfg.text)
+    return value if len(value) <= MAX_URL_TEXT else None
+
+
+def text_note(cfg: TfConfig) -> str | None:
+    """Why a usable pasted text is not in the link (``None``: it is, or there is none)."""
+    if not CORPORA[cfg.corpus].needs_text or link_text(cfg) is not None:
+        return None
+    try:
+        check_text(cfg.text)
+    except CorpusError:
+        return None  # the paste box shows what is wrong with it
+    return (
+        f"Your text is too long to travel in a link ({len(encode_text(cfg.text)):,} characters "
+        f"packed; a link holds {MAX_URL_TEXT:,}): whoever opens this link gets an empty text "
+        "box and has to paste the text themselves."
+    )
 
 
 # ---------------------------------------------------------------------------------------------
@@ -161,10 +259,39 @@ def _lrs(r: _Reader, opts: tuple[str, ...]) -> tuple[tuple[str, float], ...]:
     return lrs
 
 
+def _corpus_text(r: _Reader, corpus: str, value: str | None) -> tuple[str, str]:
+    """The corpus and pasted text a link asks for; a text that cannot be used falls back to
+    the default corpus."""
+    if value is None:
+        return corpus, ""
+    if not CORPORA[corpus].needs_text:
+        r.note(TEXT_KEY, value, f"only used with the {CORPORA['pasted'].display!r} corpus; ignored")
+        return corpus, ""
+    try:
+        return corpus, decode_text(value)
+    except _Bad as e:
+        default = TfConfig().corpus
+        r.note(TEXT_KEY, value, f"{e}; using the {CORPORA[default].display!r} corpus instead")
+        return default, ""
+
+
+def _last(value: str | Sequence[str] | None) -> str | None:
+    if value is None or isinstance(value, str):
+        return value
+    return str(value[-1]) if len(value) else None
+
+
 def parse_tf_query(query: Mapping[str, str | Sequence[str]]) -> tuple[TfConfig, list[str]]:
     """The configuration a URL asks for, and a notice for every value that was ignored."""
+    query = dict(query)
+    text = _last(query.pop(TEXT_KEY, None))  # longer than ``_Reader`` takes: checked here
     r = _Reader(query)
     base = TfConfig()
+    corpus = r.get("corpus", lambda t: _choice(t, list(CORPORA)), base.corpus)
+    corpus, text = _corpus_text(r, corpus, text)
+    schedule = r.get("sched", lambda t: _choice(t, list(SCHEDULES)), base.schedule)
+    spec = SCHEDULES[schedule]
+    sched_params = _parse_params(r, "sched", spec.params, f"The {spec.display} schedule")
     opts = _optimizers(r, base.optimizers)
     d_model = _grid(r, "d", D_MODELS, base.d_model, log=True)
     n_head = _grid(r, "heads", HEADS, base.n_head, log=True)
@@ -172,7 +299,8 @@ def parse_tf_query(query: Mapping[str, str | Sequence[str]]) -> tuple[TfConfig, 
         r.note("heads", str(n_head), f"does not divide d={d_model}; using {base.n_head}")
         n_head = base.n_head
     cfg = TfConfig(
-        corpus=r.get("corpus", lambda t: _choice(t, list(CORPORA)), base.corpus),
+        corpus=corpus,
+        text=text,
         n_layer=_grid(r, "layers", LAYERS, base.n_layer),
         d_model=d_model,
         n_head=n_head,
@@ -182,7 +310,8 @@ def parse_tf_query(query: Mapping[str, str | Sequence[str]]) -> tuple[TfConfig, 
         lrs=_lrs(r, opts),
         steps=_grid(r, "steps", STEPS_OPTIONS, base.steps, log=True),
         chunk=_grid(r, "chunk", CHUNKS, base.chunk, log=True),
-        schedule=r.get("sched", lambda t: _choice(t, list(SCHEDULES)), base.schedule),
+        schedule=schedule,
+        schedule_params=sched_params,
         clip=_grid(r, "clip", CLIPS, base.clip),
         wd=r.get("wd", lambda t: _choice(t, WD_MODES), base.wd),
         wd_at=_grid(r, "wd_at", WD_GRID, base.wd_at, log=True),
@@ -220,4 +349,9 @@ def to_tf_query(cfg: TfConfig) -> dict[str, str]:
     for o, lr in cfg.lrs:
         if lr != default_lr(o):
             q[f"{o}.lr"] = fmt_num(lr)
+    for (k, v), (_, d) in zip(cfg.schedule_params, schedule_defaults(cfg.schedule), strict=True):
+        if v != d:
+            q[f"sched.{k}"] = fmt_num(v)
+    if (text := link_text(cfg)) is not None:
+        q[TEXT_KEY] = text
     return q

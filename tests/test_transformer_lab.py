@@ -38,7 +38,7 @@ def test_spec_builds_runs_and_loop_settings():
     assert runs[3].hparams == {"learning_rate": 0.003}
     tcfg = lab.train_config(spec)
     assert not tcfg.keep_snapshots  # lab.Training keeps its own, bounded set
-    assert (tcfg.steps, tcfg.chunk, tcfg.batch_size) == (300, 50, 32)
+    assert (tcfg.steps, tcfg.chunk, tcfg.batch_size) == (1000, 50, 32)
 
 
 def test_count_params_matches_the_initialised_model():

@@ -108,8 +108,8 @@ def test_first_visit_shows_defaults_parameter_count_and_train_hint():
     at = run_page()
     assert at.selectbox(key="t.corpus").value == "addition"
     assert at.multiselect(key="t.opt").value == ["gd", "momentum", "rmsprop", "adam"]
-    assert at.select_slider(key="t.steps").value == 300
-    assert "104,320 parameters" in texts(at)
+    assert at.select_slider(key="t.steps").value == 1000
+    assert "103,296 parameters" in texts(at)
     assert "Press **Train**" in texts(at)
     assert at.button(key="t.stop").disabled
 
@@ -118,7 +118,7 @@ def test_a_link_sets_the_controls_and_garbage_shows_a_notice():
     at = run_page({**TINY, "adam.lr": "0.02", "steps": "-3", "d": "oops"})
     assert at.select_slider(key="t.layers").value == 1
     assert at.select_slider(key="t.lr.adam").value == 0.02
-    assert at.select_slider(key="t.steps").value == 300  # the default, with a notice
+    assert at.select_slider(key="t.steps").value == 1000  # the default, with a notice
     notice = "\n".join(w.value for w in at.warning)
     assert "steps=-3" in notice
     assert "d=oops" in notice
@@ -170,7 +170,7 @@ def test_every_panel_renders(trained, monkeypatch):
     assert "random direction 1" in at.get("plotly_chart")[1].proto.spec
     at.button_group(key="t.panel").set_value("Samples").run()
     ok(at.select_slider(key="t.temp").set_value(0.0).run())
-    assert len(at.code) == 2 * 3  # 2 optimizers x checkpoints 0, 25, 50
+    assert len(at.main.code) == 2 * 3  # 2 optimizers x checkpoints 0, 25, 50
 
 
 def test_a_revisit_shows_the_cached_run_without_training(trained, compile_counter):

@@ -159,14 +159,13 @@ def sentences_corpus(text: str | None = None, seed: int = 0, n: int = 1500) -> C
     return Corpus("sentences", train, val, CharTokenizer.from_text(train))
 
 
-def pasted_corpus(text: str | None = None, seed: int = 0) -> Corpus:
-    """The user's text (``\\r\\n`` normalised to ``\\n``), split 90/10 by position.
+def check_text(text: str | None) -> str:
+    """The user's text with ``\\r\\n`` normalised to ``\\n``, if it can be trained on.
 
     Raises:
         CorpusError: empty, shorter than ``MIN_CHARS``, longer than ``MAX_CHARS``, or with more
             than ``MAX_DISTINCT_CHARS`` distinct characters.
     """
-    del seed
     text = (text or "").replace("\r\n", "\n").replace("\r", "\n")
     if not text.strip():
         raise CorpusError("The pasted text is empty: paste at least 200 characters.")
@@ -185,7 +184,17 @@ def pasted_corpus(text: str | None = None, seed: int = 0) -> Corpus:
             f"The pasted text has {len(set(text))} distinct characters: "
             f"the limit is {MAX_DISTINCT_CHARS}."
         )
-    train, val = split_by_position(text)
+    return text
+
+
+def pasted_corpus(text: str | None = None, seed: int = 0) -> Corpus:
+    """The user's text (checked by ``check_text``), split 90/10 by position.
+
+    Raises:
+        CorpusError: as ``check_text``.
+    """
+    del seed
+    train, val = split_by_position(check_text(text))
     return Corpus("pasted", train, val, CharTokenizer.from_text(train))
 
 

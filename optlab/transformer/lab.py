@@ -38,7 +38,8 @@ class TrainSpec:
     """Everything a training run depends on (hashable: the cache key of finished runs).
 
     ``runs`` pairs each optimizer (an ``OPTIMIZERS`` key) with its learning rate; ``text`` is
-    the pasted text (empty for the built-in corpora).
+    the pasted text (empty for the built-in corpora); ``schedule_params`` are the schedule's
+    ``(name, value)`` pairs (missing ones take their defaults).
     """
 
     corpus: str = "addition"
@@ -46,14 +47,15 @@ class TrainSpec:
     n_layer: int = 2
     d_model: int = 64
     n_head: int = 4
-    ctx: int = 32
+    ctx: int = 16  # with 1000 steps: Adam ~80 % exact match on held-out sums (bench)
     dropout: float = 0.0
     runs: tuple[tuple[str, float], ...] = DEFAULT_RUNS
     schedule: str = "constant"
+    schedule_params: tuple[tuple[str, float], ...] = ()
     clip_norm: float = math.inf
     l2: float = 0.0
     weight_decay: float = 0.0
-    steps: int = 300
+    steps: int = 1000
     chunk: int = 50
     batch_size: int = 32
     seed: int = 0
@@ -134,7 +136,7 @@ def start(spec: TrainSpec) -> tuple[Corpus, Config, Iterator[ChunkReport]]:
     """The corpus, the model and the training generator (one ``ChunkReport`` per round)."""
     c = corpus(spec.corpus, spec.text)
     cfg = model_config(spec, c.tokenizer.vocab_size)
-    mult = SCHEDULES[spec.schedule].multipliers(spec.steps)
+    mult = SCHEDULES[spec.schedule].multipliers(spec.steps, **dict(spec.schedule_params))
     return c, cfg, train_chunks(c, cfg, optimizer_runs(spec), train_config(spec), mult)
 
 

@@ -3,13 +3,16 @@
 Widget keys carry a ``t.`` prefix so they never collide with the other pages' widgets in the
 shared session state. On a session's first visit the URL is parsed
 (``optlab.transformer_urlstate``); afterwards every change is mirrored into the URL. The pasted
-text lives in the session only (never in the URL).
+text is part of the configuration; it goes into the URL (packed) when it is short enough, and
+the share box says so when it is not. The schedule's parameters and its learning-rate curve
+reuse the Surfaces page's widgets (``controls.params_widgets``, ``figures.lr_curve``).
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import replace
+from urllib.parse import urlencode
 
 import streamlit as st
 
@@ -32,13 +35,16 @@ from optlab.transformer_urlstate import (
     WD_MODES,
     TfConfig,
     parse_tf_query,
+    text_note,
     to_tf_query,
     transformer_optimizers,
 )
+from optlab.ui import figures
+from optlab.ui.controls import params_widgets
 from optlab.ui.state import UrlState, seed
 from optlab.urlstate import fmt_num
 
-TEXT = "_optlab_tf_text"  # the pasted text (kept when the text box is not drawn)
+BASE_URL = "http://localhost:8501/transformer"
 WD_LABELS = {"off": "off", "l2": "L2 (coupled)", "decoupled": "decoupled"}
 
 
@@ -49,10 +55,6 @@ WD_LABELS = {"off": "off", "l2": "L2 (coupled)", "decoupled": "decoupled"}
 STATE = UrlState("_tf", parse_tf_query, to_tf_query)
 load, notices, save = STATE.load, STATE.notices, STATE.save
 CFG, LOADED, NOTICES = STATE.keys
-
-
-def pasted_text() -> str:
-    return st.session_state.get(TEXT, "")
 
 
 # ---------------------------------------------------------------------------------------------
@@ -71,9 +73,9 @@ def corpus_group(cfg: TfConfig) -> tuple[TfConfig, str | None]:
         "Corpus", list(CORPORA), key="t.corpus", format_func=lambda n: CORPORA[n].display
     )
     st.caption(CORPORA[name].description)
-    error = None
+    error, text = None, cfg.text
     if CORPORA[name].needs_text:
-        seed("t.text", pasted_text())
+        seed("t.text", cfg.text)
         text = st.text_area(
             "Your text",
             key="t.text",
@@ -81,13 +83,13 @@ def corpus_group(cfg: TfConfig) -> tuple[TfConfig, str | None]:
             max_chars=MAX_CHARS,
             placeholder="Paste a few paragraphs (at least 200 characters).",
         )
-        st.session_state[TEXT] = text or ""
+        text = text or ""
         try:
-            lab.corpus(name, text or "")
+            lab.corpus(name, text)
         except CorpusError as e:
             error = str(e)
             st.error(error, icon=":material/error:")
-    return replace(cfg, corpus=name), error
+    return replace(cfg, corpus=name, text=text), error
 
 
 def model_group(cfg: TfConfig, vocab_size: int | None) -> TfConfig:
@@ -149,13 +151,7 @@ def training_group(cfg: TfConfig) -> TfConfig:
         str,
         help="The curves and the progress bar update after every chunk.",
     )
-    seed("t.sched", cfg.schedule)
-    schedule = st.selectbox(
-        "Learning-rate schedule",
-        list(SCHEDULES),
-        key="t.sched",
-        format_func=lambda s: SCHEDULES[s].display,
-    )
+    cfg = schedule_group(replace(cfg, steps=int(steps)))
     clip = grid(
         "Clip the global gradient norm at",
         CLIPS,
@@ -178,13 +174,44 @@ def training_group(cfg: TfConfig) -> TfConfig:
         wd_at = grid("λ", WD_GRID, cfg.wd_at, "t.wd_at")
     return replace(
         cfg,
-        steps=int(steps),
         chunk=int(chunk),
-        schedule=schedule,
         clip=float(clip),
         wd=wd,
         wd_at=float(wd_at),
     )
+
+
+def schedule_group(cfg: TfConfig) -> TfConfig:
+    """The schedule, its parameters (the Surfaces page's sliders), its formula and each
+    optimizer's learning rate over the run."""
+    seed("t.sched", cfg.schedule)
+    name = st.selectbox(
+        "Learning-rate schedule",
+        list(SCHEDULES),
+        key="t.sched",
+        format_func=lambda s: SCHEDULES[s].display,
+    )
+    spec = SCHEDULES[name]
+    values = cfg.schedule_params if name == cfg.schedule else ()
+    cfg = replace(
+        cfg, schedule=name, schedule_params=params_widgets(spec.params, values, f"t.sched.{name}")
+    )
+    st.latex(spec.latex)
+    if cfg.optimizers:
+        lrs = tuple((OPTIMIZERS[o].display, lr) for o, lr in cfg.lrs)
+        fig = figures.lr_curve(cfg.schedule, cfg.steps, cfg.schedule_params, lrs)
+        st.plotly_chart(fig, key="t.lr_curve", config={"displayModeBar": False}, theme=None)
+    return cfg
+
+
+def share_box(cfg: TfConfig) -> None:
+    """The link to this exact setup, and why the pasted text is not in it (if so)."""
+    with st.expander("Share this exact setup", icon=":material/link:"):
+        base = (st.context.url or BASE_URL).split("?")[0]
+        query = urlencode(to_tf_query(cfg), safe=",")
+        st.code(f"{base}?{query}" if query else base, language=None, wrap_lines=True)
+        if (note := text_note(cfg)) is not None:
+            st.caption(note)
 
 
 def sidebar(cfg: TfConfig) -> tuple[TfConfig, str | None]:
@@ -193,7 +220,9 @@ def sidebar(cfg: TfConfig) -> tuple[TfConfig, str | None]:
         cfg, error = corpus_group(cfg)
         vocab = None
         if error is None:
-            vocab = lab.corpus(cfg.corpus, cfg.train_spec(pasted_text()).text).tokenizer.vocab_size
+            vocab = lab.corpus(cfg.corpus, cfg.train_spec().text).tokenizer.vocab_size
         cfg = model_group(cfg, vocab)
         cfg = optimizers_group(cfg)
-        return training_group(cfg), error
+        cfg = training_group(cfg)
+        share_box(cfg)
+        return cfg, error

@@ -210,7 +210,7 @@ def render() -> None:
     if not cfg.optimizers:
         st.info("Pick at least one optimizer in the sidebar.", icon=":material/tune:")
         return
-    spec = cfg.train_spec(controls.pasted_text())
+    spec = cfg.train_spec()
     job = shown_job(spec)
     running = job is not None and job.status == "running"
     left, right, _ = st.columns([1, 1, 6])
