@@ -367,12 +367,13 @@ def lr_curve_spec(
             "yanchor": "bottom", "showarrow": False, "text": f"{text} = {value:.3g}",
             "font": {"size": 12, "color": "#d62728"},
         })  # fmt: skip
+    legend_rows = -(-len(lrs) // 2) if len(lrs) > 1 else 0  # above the plot, two to a row
     layout = {
         "template": NO_TEMPLATE,
-        "height": height,
+        "height": height + 24 * legend_rows,
         "font": {"size": 14},
         **({"annotations": annotations} if annotations else {}),
-        "margin": {"l": 60, "r": 10, "t": 10, "b": 40},
+        "margin": {"l": 60, "r": 10, "t": 10 + 24 * legend_rows, "b": 40},
         "xaxis": dict(AXIS, title={"text": "step"}),
         "yaxis": dict(
             AXIS,
@@ -381,7 +382,12 @@ def lr_curve_spec(
             exponentformat="power",
             rangemode="normal" if log_y else "tozero",
         ),
-        "legend": {"x": 1.01, "y": 1, "xanchor": "left", "font": {"size": 13}},
+        # above, not beside: a legend at the side squeezes the plot in a narrow sidebar
+        "legend": {
+            "orientation": "h", "x": 0, "xanchor": "left", "y": 1.02, "yanchor": "bottom",
+            "entrywidth": 0.5, "entrywidthmode": "fraction", "itemwidth": 30,
+            "font": {"size": 13},
+        },
         "showlegend": len(lrs) > 1,
-    }
+    }  # fmt: skip
     return {"data": data, "layout": layout}

@@ -364,7 +364,11 @@ def test_eff_step_figure(trajs):
 def test_lr_curve_figure():
     mult = np.linspace(1.0, 0.0, 50)
     fig = plots.lr_curve_figure(mult, {"gd": 0.1, "adam": 0.01})
-    assert fig.layout.height == 180
+    # the legend sits above the plot, two to a row, and the figure grows by a row to hold it
+    assert fig.layout.height == 180 + 24
+    assert fig.layout.legend.orientation == "h"
+    assert fig.layout.legend.y > 1
+    assert plots.lr_curve_figure(mult, {"gd": 0.1}).layout.height == 180
     assert [t.name for t in fig.data] == ["gd", "adam"]
     np.testing.assert_allclose(fig.data[1].y, 0.01 * mult, rtol=1e-4)
     assert fig.data[0].line.color == "#1f77b4"  # the registry colour

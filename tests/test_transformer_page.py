@@ -18,20 +18,15 @@ from optlab.transformer_urlstate import (
 )
 from optlab.ui import pages, transformer_controls, transformer_page
 from optlab.ui.transformer_view import PANELS
+from tests.apptest import open_page
 
-PAGE = "from optlab.ui import transformer_page\ntransformer_page.render()\n"
 TIMEOUT = 300
 TINY = {"layers": "1", "d": "16", "heads": "2", "ctx": "16", "steps": "50", "chunk": "25",
         "opt": "gd,adam"}  # fmt: skip
 
 
 def run_page(query: dict[str, str] | None = None) -> AppTest:
-    at = AppTest.from_string(PAGE, default_timeout=TIMEOUT)
-    for k, v in (query or {}).items():
-        at.query_params[k] = v
-    at.run()
-    assert not at.exception, [e.value for e in at.exception]
-    return at
+    return open_page("transformer_page", query, TIMEOUT)
 
 
 def texts(at: AppTest) -> str:

@@ -25,8 +25,8 @@ from optlab.transformer_urlstate import (
     to_tf_query,
 )
 from optlab.urlstate import schedule_defaults
+from tests.apptest import open_page
 
-PAGE = "from optlab.ui import transformer_page\ntransformer_page.render()\n"
 UNICODE = (
     "Ünïcödé — naïve café, 日本語のテキスト, Ελληνικά, русский, עברית, 🎉🧪✓, "
     "e\u0301 (combining), tab\there, zero\u200bwidth.\nA second line, and a third:\n"
@@ -41,12 +41,7 @@ def pack(raw: bytes) -> str:
 
 
 def run_page(query: dict[str, str]) -> AppTest:
-    at = AppTest.from_string(PAGE, default_timeout=300)
-    for k, v in query.items():
-        at.query_params[k] = v
-    at.run()
-    assert not at.exception, [e.value for e in at.exception]
-    return at
+    return open_page("transformer_page", query, 300)
 
 
 # ---------------------------------------------------------------------------------------------

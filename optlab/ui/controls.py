@@ -181,18 +181,25 @@ def start_group(cfg: Config) -> Config:
     return replace(cfg, start=(float(x), float(y)))
 
 
-def schedule_group(cfg: Config) -> Config:
-    seed("sched", cfg.schedule)
+def schedule_widgets(key: str, schedule: str, params: Pairs) -> tuple[str, Pairs]:
+    """The schedule choice (widget ``key``), its parameters' sliders and its formula; returns
+    ``(schedule, parameters)``. Shared by every page that trains with a schedule."""
+    seed(key, schedule)
     name = st.selectbox(
         "Learning-rate schedule",
         list(SCHEDULES),
-        key="sched",
+        key=key,
         format_func=lambda n: SCHEDULES[n].display,
     )
     spec = SCHEDULES[name]
-    values = cfg.schedule_params if name == cfg.schedule else ()
-    params = params_widgets(spec.params, values, f"sched.{name}")
+    values = params if name == schedule else ()
+    chosen = params_widgets(spec.params, values, f"{key}.{name}")
     st.latex(spec.latex)
+    return name, chosen
+
+
+def schedule_group(cfg: Config) -> Config:
+    name, params = schedule_widgets("sched", cfg.schedule, cfg.schedule_params)
     return replace(cfg, schedule=name, schedule_params=params)
 
 

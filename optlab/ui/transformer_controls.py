@@ -5,7 +5,8 @@ shared session state. On a session's first visit the URL is parsed
 (``optlab.transformer_urlstate``); afterwards every change is mirrored into the URL. The pasted
 text is part of the configuration; it goes into the URL (packed) when it is short enough, and
 the share box says so when it is not. The schedule's parameters and its learning-rate curve
-reuse the Surfaces page's widgets (``controls.params_widgets``, ``figures.lr_curve``).
+reuse the Surfaces page's widgets (``controls.params_widgets``, ``controls.schedule_widgets``,
+``figures.lr_curve``).
 """
 
 from __future__ import annotations
@@ -17,7 +18,6 @@ from urllib.parse import urlencode
 import streamlit as st
 
 from optlab.optimizers import OPTIMIZERS
-from optlab.schedules import SCHEDULES
 from optlab.transformer import lab
 from optlab.transformer.corpus import CORPORA, MAX_CHARS, CorpusError
 from optlab.transformer_urlstate import (
@@ -40,7 +40,7 @@ from optlab.transformer_urlstate import (
     transformer_optimizers,
 )
 from optlab.ui import figures
-from optlab.ui.controls import params_widgets
+from optlab.ui.controls import schedule_widgets
 from optlab.ui.state import UrlState, seed
 from optlab.urlstate import fmt_num
 
@@ -184,19 +184,8 @@ def training_group(cfg: TfConfig) -> TfConfig:
 def schedule_group(cfg: TfConfig) -> TfConfig:
     """The schedule, its parameters (the Surfaces page's sliders), its formula and each
     optimizer's learning rate over the run."""
-    seed("t.sched", cfg.schedule)
-    name = st.selectbox(
-        "Learning-rate schedule",
-        list(SCHEDULES),
-        key="t.sched",
-        format_func=lambda s: SCHEDULES[s].display,
-    )
-    spec = SCHEDULES[name]
-    values = cfg.schedule_params if name == cfg.schedule else ()
-    cfg = replace(
-        cfg, schedule=name, schedule_params=params_widgets(spec.params, values, f"t.sched.{name}")
-    )
-    st.latex(spec.latex)
+    name, params = schedule_widgets("t.sched", cfg.schedule, cfg.schedule_params)
+    cfg = replace(cfg, schedule=name, schedule_params=params)
     if cfg.optimizers:
         lrs = tuple((OPTIMIZERS[o].display, lr) for o, lr in cfg.lrs)
         fig = figures.lr_curve(cfg.schedule, cfg.steps, cfg.schedule_params, lrs)
