@@ -140,6 +140,11 @@ def main() -> int:
         action="store_true",
         help="all students keep the default start point (more cache hits)",
     )
+    ap.add_argument(
+        "--full-reruns",
+        action="store_true",
+        help="each move reruns the whole page (a browser reruns only the slider's fragment)",
+    )
     ap.add_argument("--extra-query", default="", help="appended to every scenario link")
     ap.add_argument("--no-warmup", action="store_true")
     ap.add_argument("--seed", type=int, default=0)
@@ -157,6 +162,7 @@ def main() -> int:
     else:
         server = start_streamlit(workdir, args.port)
         mode = f"one streamlit process ({server.url})"
+    mode += ", whole-page reruns" if args.full_reruns else ", fragment reruns (as a browser)"
     try:
         if not args.no_warmup:
             warm_up(server, args.timeout)
@@ -166,7 +172,7 @@ def main() -> int:
         results = asyncio.run(run_students(
             server.url, args.sessions, args.duration, args.moves, args.ramp,
             think=tuple(args.think), timeout=args.timeout, extra_query=args.extra_query,
-            shared_start=args.shared_start, seed=args.seed,
+            shared_start=args.shared_start, seed=args.seed, full_reruns=args.full_reruns,
         ))  # fmt: skip
         wall = time.monotonic() - t0
         sampler.stop()

@@ -3,10 +3,12 @@
 A student opens ``ws://HOST/_stcore/stream`` and sends what the browser would: a ``BackMsg``
 ``rerun_script`` with the page's query string (the shared scenario link), then, per move, a
 rerun carrying the new value of Adam's learning-rate select-slider as a ``WidgetState`` (the app
-reads the URL only on a session's first run). Each rerun is timed from the send until the
-server's ``script_finished``; the lab chart's arrival is timed too. Every rerun's echo (the
-"Share this exact setup" link and, when sent, the URL the app writes back) must show this
-student's own learning rate and start point: anything else is an isolation error.
+reads the URL only on a session's first run). The slider lives in the page's ``st.fragment``,
+so, like the browser, a move asks for a rerun of that fragment only (the id its elements came
+with); ``--full-reruns`` sends whole-page reruns instead. Each rerun is timed from the send
+until the server's ``script_finished``; the lab chart's arrival is timed too. Every rerun's
+echo (the "Share this exact setup" link and, when sent, the URL the app writes back) must show
+this student's own learning rate and start point: anything else is an isolation error.
 """
 
 from __future__ import annotations
@@ -43,6 +45,7 @@ class RunEcho:
     exceptions: list[str] = field(default_factory=list)
     query: str | None = None  # page_info_changed (the URL the app writes back)
     page_hash: str = ""
+    fragments: dict = field(default_factory=dict)  # label -> fragment id its slider came with
 
 
 @dataclass
@@ -104,6 +107,7 @@ async def rerun(ws, state: ClientState, timeout: float) -> RunEcho:
             what = el.WhichOneof("type")
             if what == "slider":
                 echo.sliders[el.slider.label] = el.slider
+                echo.fragments[el.slider.label] = msg.delta.fragment_id
             elif what == "code":
                 echo.codes.append(el.code.code_text)
             elif what == "exception":
@@ -155,6 +159,7 @@ class Plan:
     extra_query: str = ""
     shared_start: bool = False  # everyone keeps the default start (cache-friendly)
     seed: int = 0
+    full_reruns: bool = False  # whole-page reruns per move instead of the slider's fragment
 
 
 async def student(i: int, plan: Plan) -> StudentResult:
@@ -177,6 +182,7 @@ async def student(i: int, plan: Plan) -> StudentResult:
                 res.errors.append("no learning-rate slider on the page")
                 return res
             options = lr_options(slider)
+            fragment = "" if plan.full_reruns else echo.fragments.get(LR_LABEL, "")
             k = (i * 7) % len(options)
             page, url_query = echo.page_hash, echo.query or query
             for m in range(plan.moves):
@@ -188,7 +194,7 @@ async def student(i: int, plan: Plan) -> StudentResult:
                 widgets = WidgetStates(widgets=[WidgetState(
                     id=slider.id, string_array_value={"data": [text]})])  # fmt: skip
                 state = ClientState(query_string=url_query, widget_states=widgets,
-                                    page_script_hash=page)  # fmt: skip
+                                    page_script_hash=page, fragment_id=fragment)  # fmt: skip
                 echo = await rerun(ws, state, plan.timeout)
                 res.finished += 1
                 res.nbytes += echo.nbytes
