@@ -137,13 +137,14 @@ def _replay(problem, loss_every, theta, tp, lr_scale, hp, points, final, noise, 
         grads = jax.vmap(partial(_gradient, problem, theta, tp), in_axes=(0, 0, None, 0))
         seen = grads(points, t, bits, noise)
     sample_loss, g, raw, clipped = seen
-    full_loss = jax.vmap(partial(problem.loss, theta=theta))
-    if getattr(problem, "stochastic", False):  # the full loss every loss_every-th step
-        coarse = full_loss(points[::loss_every])
-        loss = jnp.repeat(coarse, loss_every, total_repeat_length=steps)
+    stochastic = getattr(problem, "stochastic", False)
+    with_final = jnp.concatenate([points, final[None]])
+    at = jnp.concatenate([points[::loss_every], final[None]]) if stochastic else final[None]
+    full = _losses(problem, theta, at)
+    if stochastic:  # the full loss every loss_every-th step (and at the end)
+        loss = jnp.repeat(full[:-1], loss_every, total_repeat_length=steps)
     else:
         loss = sample_loss
-    with_final = jnp.concatenate([points, final[None]])
     return {
         "params": points,
         "loss": loss,
@@ -154,8 +155,16 @@ def _replay(problem, loss_every, theta, tp, lr_scale, hp, points, final, noise, 
         "grad_norm": raw,
         "clipped_norm": clipped,
         "final_params": final,
-        "final_loss": problem.loss(final, theta),
+        "final_loss": full[-1],
     }
+
+
+def _losses(problem, theta, points):
+    """The (full) loss at each of ``points [K, D]``: the problem's own batched ``losses`` where
+    it has one (a data loss sums over its ``n`` points only, not the padding), else a vmap."""
+    if hasattr(problem, "losses"):
+        return problem.losses(points, theta)
+    return jax.vmap(partial(problem.loss, theta=theta))(points)
 
 
 def _randomness(steps, stochastic, grad_noise, seed, x0):

@@ -24,6 +24,8 @@ from surfaces.base import Point, Surface
 
 MAX_POINTS = 2000
 GATHER_SIZES = (16, 128)  # static gather widths; larger batches use a masked pass over all points
+LOSS_CHUNK = 250  # ``losses`` sums the data in chunks of this many points, up to ``n``
+assert MAX_POINTS % LOSS_CHUNK == 0
 # The epoch multipliers a: primes above MAX_POINTS, hence coprime with every n.
 PRIMES = (2003, 2011, 2017, 2027, 2029, 2039, 2053, 2063, 2069, 2081, 2083, 2087)
 PRIMES += (2089, 2099, 2111, 2113, 2129, 2131, 2137, 2141, 2143, 2153, 2161, 2179)
@@ -104,6 +106,21 @@ class DataLoss:
     def loss(self, wb: jax.Array, theta: Mapping[str, jax.Array]) -> jax.Array:
         per_point = self.pointwise(wb[0] * theta["x"] + wb[1], theta["y"])
         return jnp.sum(theta["mask"] * per_point) / theta["n"]
+
+    def losses(self, wb_k: jax.Array, theta: Mapping[str, jax.Array]) -> jax.Array:
+        """``loss`` at many points ``wb_k [K, 2]`` at once, for recording (forward only): a
+        loop over chunks of the data that stops after the ``n`` real points, so a small data
+        set does not pay for the padding up to ``MAX_POINTS``."""
+
+        def chunk(i, total):
+            part = {k: jax.lax.dynamic_slice(theta[k], (i * LOSS_CHUNK,), (LOSS_CHUNK,))
+                    for k in ("x", "y", "mask")}  # fmt: skip
+            per = self.pointwise(wb_k[:, :1] * part["x"] + wb_k[:, 1:], part["y"])
+            return total + jnp.sum(part["mask"] * per, axis=1)
+
+        chunks = (theta["n"] + LOSS_CHUNK - 1) // LOSS_CHUNK
+        zero = jnp.zeros(wb_k.shape[0], jnp.float32)
+        return jax.lax.fori_loop(0, chunks, chunk, zero) / theta["n"]
 
     def batch_positions(self, theta, step, bits) -> tuple[jax.Array, jax.Array, jax.Array]:
         """``(a, c, first position)`` of the mini-batch taken at ``step``: epoch ``e`` orders

@@ -73,6 +73,15 @@ def test_each_epoch_visits_every_point_once(n, batch):
         assert orders[0] != orders[1] or orders[1] != orders[2]
 
 
+@pytest.mark.parametrize("n", [10, 249, 250, 1000, 2000])
+def test_batched_losses_equal_the_full_loss(n):
+    """``losses`` (chunks up to n) agrees with the plain masked full loss at many points."""
+    theta = LOGREG.theta(n_points=n)
+    wb_k = jax.random.normal(jax.random.key(n), (7, 2), jnp.float32)
+    expected = jax.vmap(LOGREG.loss, in_axes=(0, None))(wb_k, theta)
+    np.testing.assert_allclose(jax.jit(LOGREG.losses)(wb_k, theta), expected, rtol=2e-5)
+
+
 # jitted once: the data set and the batch size are traced, so every case shares the compile
 SAMPLE_LOSS = jax.jit(LOGREG.sample_loss)
 SAMPLE_VALUE_AND_GRAD = jax.jit(LOGREG.sample_value_and_grad)
