@@ -18,6 +18,7 @@ batch of one per optimizer, ``sweep`` a batch of many — the same compiled code
 
 from __future__ import annotations
 
+import functools
 import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
@@ -111,9 +112,8 @@ class Settings:
         Evaluated on the bucket's counts, so the schedule's few eager ops compile once per
         (schedule, bucket) — the same buckets the engine compiles for.
         """
-        fn = SCHEDULES[self.schedule].schedule(self.steps, **dict(self.schedule_params))
-        counts = np.arange(bucket_steps(self.steps), dtype=np.int32)
-        return np.broadcast_to(np.asarray(fn(counts), np.float32), counts.shape).copy()
+        params = tuple(sorted(dict(self.schedule_params).items()))
+        return _multipliers(self.schedule, self.steps, params)
 
     def transform_arrays(self) -> dict[str, np.float32]:
         values = {
@@ -186,6 +186,17 @@ def _pad_rows(a: np.ndarray, rows: int) -> np.ndarray:
     return np.concatenate([a, np.repeat(a[:1], rows - len(a), axis=0)]) if rows > len(a) else a
 
 
+@functools.lru_cache(maxsize=512)
+def _multipliers(schedule: str, steps: int, params: tuple) -> np.ndarray:
+    """``Settings.lr_multipliers``, remembered: a slider move that leaves the schedule alone
+    does not evaluate it again (read-only, as it is shared)."""
+    fn = SCHEDULES[schedule].schedule(steps, **dict(params))
+    counts = np.arange(bucket_steps(steps), dtype=np.int32)
+    out = np.broadcast_to(np.asarray(fn(counts), np.float32), counts.shape).copy()
+    out.flags.writeable = False
+    return out
+
+
 def _execute(problem, runs, settings, theta, hp_batch, x0_batch, seeds, pad_to=None):
     """Run the compiled core; with ``pad_to``, the batch is padded to that many entries (and
     the padding dropped again), so batches of different sizes share one compilation."""
@@ -209,7 +220,7 @@ def _execute(problem, runs, settings, theta, hp_batch, x0_batch, seeds, pad_to=N
         settings.lr_multipliers(),
         settings.transform_arrays(),
     )
-    return jax.tree.map(lambda a: a[:size], jax.device_get(out))
+    return jax.tree.map(lambda a: a[:size], out)
 
 
 # ---------------------------------------------------------------------------------------------

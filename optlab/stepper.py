@@ -6,6 +6,8 @@ Randomness (gradient noise, mini-batch order) is drawn for the whole run before 
 
 from __future__ import annotations
 
+import functools
+import math
 from functools import partial
 from typing import Any, NamedTuple
 
@@ -186,11 +188,54 @@ def _init_state(impl, hp, x0):
     return make_impl(impl, hp).init(x0)
 
 
-@partial(jax.jit, static_argnames=("problem", "impls", "steps", "loss_every"))
+STATIC = ("problem", "impls", "steps", "loss_every")
+
+
 def run_all(problem, impls, steps, loss_every, hps, x0s, seeds, theta, lr_scale, tp):
     """Every optimizer ``impls[i]`` over its batch (``hps[i]``: name -> [B], ``x0s[i]``: [B, D],
     ``seeds[i]``: uint32 [B]) for ``steps`` steps; returns one record dict per optimizer with
-    per-step arrays ``[B, steps, ...]`` and ``final_params``/``final_loss``/``diverged_at``.
+    per-step arrays ``[B, steps, ...]`` and ``final_params``/``final_loss``/``diverged_at``, as
+    NumPy arrays on the host.
+
+    The compiled function hands its ~100 records back packed into one buffer per dtype, and
+    they are cut apart again here (``_layout``, traced once per compiled shape): fetching
+    each record on its own cost more than running the optimizers on small problems."""
+    static = (problem, impls, steps, loss_every)
+    args = (hps, x0s, seeds, theta, lr_scale, tp)
+    leaves, tree = jax.tree.flatten(args)
+    specs = tuple((np.shape(x), np.result_type(x).name) for x in leaves)
+    out_tree, out_specs = _layout(static, tree, specs)
+    buffers = jax.device_get(_run_packed(*static, *args))
+    offsets = dict.fromkeys(buffers, 0)
+    out = []
+    for shape, dtype in out_specs:
+        size, start = math.prod(shape), offsets[dtype]
+        out.append(buffers[dtype][start : start + size].reshape(shape))
+        offsets[dtype] = start + size
+    return jax.tree.unflatten(out_tree, out)
+
+
+@functools.lru_cache(maxsize=256)
+def _layout(static, tree, specs):
+    """``run_all``'s output tree and each record's ``(shape, dtype)``, in packing order."""
+    args = jax.tree.unflatten(tree, [jax.ShapeDtypeStruct(s, d) for s, d in specs])
+    out = jax.eval_shape(partial(_records, *static), *args)
+    leaves, out_tree = jax.tree.flatten(out)
+    return out_tree, [(x.shape, x.dtype.name) for x in leaves]
+
+
+@partial(jax.jit, static_argnames=STATIC)
+def _run_packed(problem, impls, steps, loss_every, hps, x0s, seeds, theta, lr_scale, tp):
+    """``_records``, its leaves concatenated into one flat buffer per dtype."""
+    out = _records(problem, impls, steps, loss_every, hps, x0s, seeds, theta, lr_scale, tp)
+    groups: dict[str, list] = {}
+    for leaf in jax.tree.leaves(out):
+        groups.setdefault(leaf.dtype.name, []).append(leaf.ravel())
+    return {dtype: jnp.concatenate(parts) for dtype, parts in groups.items()}
+
+
+def _records(problem, impls, steps, loss_every, hps, x0s, seeds, theta, lr_scale, tp):
+    """The traced body of ``run_all``.
 
     On a deterministic problem each optimizer gets its own ``lax.scan``, written out in
     sequence in the one compiled function (measured faster here than one loop whose body steps
