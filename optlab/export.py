@@ -12,7 +12,7 @@ import numpy as np
 from PIL import Image, ImageDraw, ImageFont
 
 from optlab.colormap import decode_data_uri
-from optlab.plot_helpers import clip_path, clipped_exit
+from optlab.paths import clip_path, clipped_exit
 
 if TYPE_CHECKING:
     import plotly.graph_objects as go

@@ -12,11 +12,11 @@ import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
 from optlab.colormap import eval_grid, loss_floor, plotly_colorscale
+from optlab.paths import clip_path
 from optlab.plot_helpers import (
     AXIS,
     FONT,
     background,
-    clip_path,
     image_bounds,
     map_axes,
     positive,

@@ -26,6 +26,7 @@ import numpy as np
 import plotly.graph_objects as go
 
 from optlab.colormap import SurfaceImage, surface_image_cached, window_image
+from optlab.paths import clip_path, clipped_exit
 from optlab.plot_helpers import (
     AXIS,
     CLICK_GRID_NAME,
@@ -36,8 +37,6 @@ from optlab.plot_helpers import (
     at_step,
     background,
     click_grid_trace,
-    clip_path,
-    clipped_exit,
     landmarks,
     loss_axis,
     map_axes,

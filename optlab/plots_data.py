@@ -20,11 +20,11 @@ import numpy as np
 import plotly.graph_objects as go
 
 from optlab.colormap import SurfaceImage
+from optlab.paths import clip_path
 from optlab.plot_helpers import (
     AXIS,
     FONT,
     background,
-    clip_path,
     landmarks,
     map_axes,
     rounded,
