@@ -60,6 +60,11 @@ The address bar holds everything that differs from the defaults, e.g.
 
 Values snap to the sliders' grids. Unknown or invalid values are ignored and listed in a notice
 at the top of the page; the rest of the link still applies.
+
+The other pages keep their settings in the link the same way, under their own path: the Data & SGD
+page (`/data?problem=logreg&batch=1`), Sweeps (`/sweeps?…`) and the Transformer
+(`/transformer?corpus=pasted&text=…`: a pasted text travels in the link, compressed, when it
+packs into 2,000 characters; a longer one has to be pasted again).
 """
 
 
