@@ -32,7 +32,6 @@ from optlab.urlstate import (
     _float,
     _in_range,
     _int,
-    _list,
     _Reader,
     fmt_num,
     parse_bool,
@@ -192,29 +191,13 @@ def _data_seed(text: str) -> int:
     return _in_range(_int(text), *DATA_SEED_RANGE)
 
 
-def _optimizers(r: _Reader, default: tuple[str, ...]) -> tuple[str, ...]:
-    text = r.take("opt")
-    if text is None:
-        return default
-    if text.strip().lower() == NO_OPTIMIZERS:
-        return ()
-    names = _list(text)
-    known = tuple(n for n in names if n in OPTIMIZERS)
-    if not known:
-        r.note("opt", text, "no known optimizer; using the default selection")
-        return default
-    if unknown := [n for n in names if n not in OPTIMIZERS]:
-        r.note("opt", ",".join(unknown), "unknown optimizer(s) ignored")
-    return known
-
-
 def parse_data_query(query: Mapping[str, str | Sequence[str]]) -> tuple[DataConfig, list[str]]:
     """The configuration a URL asks for, and a notice for every value that was ignored."""
     r = _Reader(query)
     problem = r.get("problem", lambda t: _choice(t, PROBLEMS), "linreg")
     base = default_data_config(problem)
     n = _grid(r, "n", N_GRID, base.n_points, log=True)
-    opts = _optimizers(r, base.optimizers)
+    opts = r.optimizers(base.optimizers)
     lrs = tuple((o, r.hparam(f"{o}.lr", lr_spec(o), default_lr(o))) for o in opts)
     for key in r.unused():
         prefix, _, name = key.partition(".")

@@ -32,7 +32,6 @@ from optlab.urlstate import (
     _float,
     _in_range,
     _int,
-    _parse_optimizers,
     _Reader,
     fmt_num,
     snap,
@@ -202,7 +201,7 @@ def parse_sweep_query(query: Mapping[str, str | Sequence[str]]) -> tuple[SweepCo
     batch = DEFAULT.batch
     if problem in DATA_LOSSES:
         batch = r.get("batch", _batch, DEFAULT.batch)
-    opts = _parse_optimizers(r, DEFAULT.optimizers)
+    opts = r.optimizers(DEFAULT.optimizers)
     lr_low, lr_high = r.get("lr", _lr_range, (DEFAULT.lr_low, DEFAULT.lr_high),
                             f"{fmt_num(DEFAULT.lr_low)},{fmt_num(DEFAULT.lr_high)}")  # fmt: skip
     steps = _grid_value(r, "steps", STEPS_OPTIONS, DEFAULT.steps, log=True)

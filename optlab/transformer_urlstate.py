@@ -38,7 +38,6 @@ from optlab.urlstate import (
     _choice,
     _float,
     _in_range,
-    _list,
     _parse_params,
     _Reader,
     fmt_num,
@@ -229,25 +228,6 @@ def _grid(r: _Reader, key: str, grid: Sequence[float], default: float, log: bool
     return type(default)(s)
 
 
-def _optimizers(r: _Reader, default: tuple[str, ...]) -> tuple[str, ...]:
-    text = r.take("opt")
-    if text is None:
-        return default
-    if text.strip().lower() == NO_OPTIMIZERS:
-        return ()
-    names = _list(text)
-    allowed = transformer_optimizers()
-    known = tuple(n for n in names if n in allowed)
-    if not known:
-        r.note("opt", text, "no optimizer that can train the transformer; using the default")
-        return default
-    if unknown := [n for n in names if n not in allowed]:
-        r.note("opt", ",".join(unknown), "unknown or Hessian-based optimizer(s) ignored")
-    if len(known) > MAX_OPTIMIZERS:
-        r.note("opt", text, f"at most {MAX_OPTIMIZERS} optimizers; kept the first ones")
-    return known[:MAX_OPTIMIZERS]
-
-
 def _lrs(r: _Reader, opts: tuple[str, ...]) -> tuple[tuple[str, float], ...]:
     lrs = tuple((o, _grid(r, f"{o}.lr", LR_GRID, default_lr(o), log=True)) for o in opts)
     for key in r.unused():
@@ -292,7 +272,13 @@ def parse_tf_query(query: Mapping[str, str | Sequence[str]]) -> tuple[TfConfig, 
     schedule = r.get("sched", lambda t: _choice(t, list(SCHEDULES)), base.schedule)
     spec = SCHEDULES[schedule]
     sched_params = _parse_params(r, "sched", spec.params, f"The {spec.display} schedule")
-    opts = _optimizers(r, base.optimizers)
+    opts = r.optimizers(
+        base.optimizers,
+        allowed=transformer_optimizers(),
+        most=MAX_OPTIMIZERS,
+        none_known="no optimizer that can train the transformer; using the default",
+        dropped="unknown or Hessian-based optimizer(s) ignored",
+    )
     d_model = _grid(r, "d", D_MODELS, base.d_model, log=True)
     n_head = _grid(r, "heads", HEADS, base.n_head, log=True)
     if d_model % n_head:

@@ -216,6 +216,33 @@ class _Reader:
             self.note(key, text, note)
         return value
 
+    def optimizers(
+        self,
+        default: tuple[str, ...],
+        allowed: Sequence[str] | None = None,
+        most: int | None = None,
+        none_known: str = "no known optimizer; using the default selection",
+        dropped: str = "unknown optimizer(s) ignored",
+    ) -> tuple[str, ...]:
+        """The ``opt`` list (``none`` for none): names outside ``allowed`` (default: the whole
+        registry) are dropped with a notice, and at most ``most`` are kept."""
+        text = self.take("opt")
+        if text is None:
+            return default
+        if text.strip().lower() == NO_OPTIMIZERS:
+            return ()
+        allowed = tuple(OPTIMIZERS) if allowed is None else tuple(allowed)
+        names = _list(text)
+        known = tuple(n for n in names if n in allowed)
+        if not known:
+            self.note("opt", text, none_known)
+            return default
+        if unknown := [n for n in names if n not in allowed]:
+            self.note("opt", ",".join(unknown), dropped)
+        if most is not None and len(known) > most:
+            self.note("opt", text, f"at most {most} optimizers; kept the first ones")
+        return known[:most]
+
     def unused(self) -> list[str]:
         return [k for k in self.raw if k not in self.used]
 
@@ -279,23 +306,6 @@ def _parse_custom(r: _Reader, surface: str) -> Custom:
     return Custom(base.text if text is None else text.strip(), bounds, minima)
 
 
-def _parse_optimizers(r: _Reader, default: tuple[str, ...]) -> tuple[str, ...]:
-    text = r.take("opt")
-    if text is None:
-        return default
-    if text.strip().lower() == NO_OPTIMIZERS:
-        return ()
-    names = _list(text)
-    known = tuple(n for n in names if n in OPTIMIZERS)
-    unknown = [n for n in names if n not in OPTIMIZERS]
-    if not known:
-        r.note("opt", text, "no known optimizer; using the default selection")
-        return default
-    if unknown:
-        r.note("opt", ",".join(unknown), "unknown optimizer(s) ignored")
-    return known
-
-
 def _parse_hparams(r: _Reader, opts: tuple[str, ...]) -> tuple[tuple[str, Pairs], ...]:
     out = []
     for o in opts:
@@ -338,7 +348,7 @@ def parse_query(query: Mapping[str, str | Sequence[str]]) -> tuple[Config, list[
     bounds = spec.bounds if spec else custom.bounds
     theta = _parse_params(r, "s", spec.params if spec else (),
                           spec.display if spec else "Your function")  # fmt: skip
-    opts = _parse_optimizers(r, base.optimizers)
+    opts = r.optimizers(base.optimizers)
     hparams = _parse_hparams(r, opts)
     steps = r.get("steps", lambda t: int(_in_range(_int(t), *STEPS_RANGE)), base.steps)
     start = r.get("start", lambda t: _parse_start(t, bounds), base.start,
