@@ -16,7 +16,6 @@ URL scheme (all optional)::
 
 from __future__ import annotations
 
-import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
 
@@ -29,14 +28,15 @@ from optlab.urlstate import (
     NO_OPTIMIZERS,
     _Bad,
     _choice,
-    _float,
     _in_range,
     _int,
     _Reader,
     fmt_num,
     parse_bool,
+    put_changed,
     show,
     snap,
+    snap_grid,
 )
 from surfaces import SURFACES
 from surfaces.data import MAX_POINTS
@@ -86,13 +86,6 @@ def lr_spec(opt: str) -> HParam:
 def default_lr(opt: str) -> float:
     h = lr_spec(opt)
     return snap(h, DEFAULT_LRS.get(opt, h.default))
-
-
-def snap_grid(grid: Sequence[float], value: float, log: bool = False) -> float:
-    """The grid value nearest ``value`` (in log distance when ``log`` and both positive)."""
-    if log and value > 0:
-        return min(grid, key=lambda g: abs(math.log(g) - math.log(value)) if g > 0 else math.inf)
-    return min(grid, key=lambda g: abs(g - value))
 
 
 @dataclass(frozen=True)
@@ -153,21 +146,6 @@ def with_optimizers(cfg: DataConfig, opts: Sequence[str]) -> DataConfig:
 # Query <-> DataConfig.
 
 
-def _grid(r: _Reader, key: str, grid: Sequence[float], default: float, log: bool = False):
-    text = r.take(key)
-    if text is None:
-        return default
-    try:
-        v = _in_range(_float(text), grid[0], grid[-1])
-    except _Bad as e:
-        r.note(key, text, f"{e}; using the default {fmt_num(default)}")
-        return default
-    s = snap_grid(grid, v, log)
-    if not math.isclose(s, v, rel_tol=1e-6, abs_tol=1e-12):
-        r.note(key, text, f"rounded to {fmt_num(s)}")
-    return type(default)(s)
-
-
 def _batch(r: _Reader, n: int, default: int) -> int:
     text = r.take("batch")
     if text is None:
@@ -196,7 +174,7 @@ def parse_data_query(query: Mapping[str, str | Sequence[str]]) -> tuple[DataConf
     r = _Reader(query)
     problem = r.get("problem", lambda t: _choice(t, PROBLEMS), "linreg")
     base = default_data_config(problem)
-    n = _grid(r, "n", N_GRID, base.n_points, log=True)
+    n = r.grid("n", N_GRID, base.n_points, log=True)
     opts = r.optimizers(base.optimizers)
     lrs = tuple((o, r.hparam(f"{o}.lr", lr_spec(o), default_lr(o))) for o in opts)
     for key in r.unused():
@@ -205,18 +183,18 @@ def parse_data_query(query: Mapping[str, str | Sequence[str]]) -> tuple[DataConf
             r.used.add(key)
             why = "is not selected" if prefix not in opts else f"has no setting {show(name)!r} here"
             r.note(key, r.raw[key], f"{OPTIMIZERS[prefix].display} {why}; ignored")
-    steps = _grid(r, "steps", STEPS_OPTIONS, base.steps, log=True)
+    steps = r.grid("steps", STEPS_OPTIONS, base.steps, log=True)
     cfg = DataConfig(
         problem=problem,
         n_points=n,
-        noise=_grid(r, "noise", NOISE_GRID, base.noise),
-        scale=_grid(r, "scale", SCALE_GRID, base.scale, log=True),
-        offset=_grid(r, "offset", OFFSET_GRID, base.offset),
+        noise=r.grid("noise", NOISE_GRID, base.noise),
+        scale=r.grid("scale", SCALE_GRID, base.scale, log=True),
+        offset=r.grid("offset", OFFSET_GRID, base.offset),
         standardize=r.get("std", parse_bool, base.standardize, "0"),
         data_seed=r.get("data_seed", _data_seed, base.data_seed),
         batch=_batch(r, n, base.batch if base.batch < n else FULL),
         surface=r.get("surface", lambda t: _choice(t, list(SURFACES)), base.surface),
-        grad_noise=_grid(r, "grad_noise", GRAD_NOISE_GRID, base.grad_noise),
+        grad_noise=r.grid("grad_noise", GRAD_NOISE_GRID, base.grad_noise),
         optimizers=opts,
         lrs=lrs,
         steps=steps,
@@ -237,16 +215,14 @@ def to_data_query(cfg: DataConfig) -> dict[str, str]:
     q: dict[str, str] = {}
     if cfg.problem != DataConfig.problem:
         q["problem"] = cfg.problem
-    for key, value, default in (
+    put_changed(q, (
         ("n", cfg.n_points, base.n_points),
         ("noise", cfg.noise, base.noise),
         ("scale", cfg.scale, base.scale),
         ("offset", cfg.offset, base.offset),
         ("std", cfg.standardize, base.standardize),
         ("data_seed", cfg.data_seed, base.data_seed),
-    ):
-        if value != default:
-            q[key] = fmt_num(float(value))
+    ))  # fmt: skip
     if cfg.batch != (base.batch if base.batch < cfg.n_points else FULL):
         q["batch"] = "full" if cfg.batch == FULL else str(cfg.batch)
     if cfg.surface != base.surface:
@@ -258,13 +234,11 @@ def to_data_query(cfg: DataConfig) -> dict[str, str]:
     for o, lr in cfg.lrs:
         if lr != default_lr(o):
             q[f"{o}.lr"] = fmt_num(lr)
-    for key, value, default in (
+    put_changed(q, (
         ("steps", cfg.steps, base.steps),
         ("sched", cfg.schedule, base.schedule),
         ("seeds", cfg.seeds, base.seeds),
         ("at", cfg.at, base.at),
         ("log", cfg.log_loss, base.log_loss),
-    ):
-        if value != default:
-            q[key] = value if isinstance(value, str) else fmt_num(float(value))
+    ))  # fmt: skip
     return q

@@ -15,7 +15,6 @@ URL scheme (all optional)::
 
 from __future__ import annotations
 
-import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
 
@@ -34,6 +33,7 @@ from optlab.urlstate import (
     _int,
     _Reader,
     fmt_num,
+    put_changed,
     snap,
     value_grid,
 )
@@ -144,21 +144,6 @@ def axis2_choices(optimizers: Sequence[str]) -> tuple[str, ...]:
     return tuple(a for a in AXES2 if a == "none" or a in own)
 
 
-def _grid_value(r: _Reader, key: str, grid: Sequence[float], default, log: bool = False):
-    text = r.take(key)
-    if text is None:
-        return default
-    try:
-        v = _in_range(_float(text), grid[0], grid[-1])
-    except _Bad as e:
-        r.note(key, text, f"{e}; using the default {fmt_num(default)}")
-        return default
-    s = min(grid, key=lambda g: abs(math.log(g) - math.log(v)) if log else abs(g - v))
-    if not math.isclose(s, v, rel_tol=1e-6, abs_tol=1e-12):
-        r.note(key, text, f"rounded to {fmt_num(s)}")
-    return type(default)(s)
-
-
 def _int_in(lo: int, hi: int):
     return lambda t: int(_in_range(_int(t), lo, hi))
 
@@ -204,7 +189,7 @@ def parse_sweep_query(query: Mapping[str, str | Sequence[str]]) -> tuple[SweepCo
     opts = r.optimizers(DEFAULT.optimizers)
     lr_low, lr_high = r.get("lr", _lr_range, (DEFAULT.lr_low, DEFAULT.lr_high),
                             f"{fmt_num(DEFAULT.lr_low)},{fmt_num(DEFAULT.lr_high)}")  # fmt: skip
-    steps = _grid_value(r, "steps", STEPS_OPTIONS, DEFAULT.steps, log=True)
+    steps = r.grid("steps", STEPS_OPTIONS, DEFAULT.steps, log=True)
     axis2 = r.get("axis2", lambda t: _choice(t, axis2_choices(opts)), DEFAULT.axis2)
     cfg = SweepConfig(
         problem=problem,
@@ -224,7 +209,7 @@ def parse_sweep_query(query: Mapping[str, str | Sequence[str]]) -> tuple[SweepCo
         steps=steps,
         horizon=r.get("horizon", _int_in(1, steps), steps, f"{steps} (all steps)"),
         objective=r.get("objective", lambda t: _choice(t, OBJECTIVES), DEFAULT.objective),
-        tol=_grid_value(r, "tol", TOL_GRID, DEFAULT.tol, log=True),
+        tol=r.grid("tol", TOL_GRID, DEFAULT.tol, log=True),
     )
     notices = r.finish()
     return cfg, notices
@@ -246,7 +231,7 @@ def to_sweep_query(cfg: SweepConfig) -> dict[str, str]:
         q["opt"] = ",".join(cfg.optimizers) or NO_OPTIMIZERS
     if (cfg.lr_low, cfg.lr_high) != (DEFAULT.lr_low, DEFAULT.lr_high):
         q["lr"] = f"{fmt_num(cfg.lr_low)},{fmt_num(cfg.lr_high)}"
-    for key, value, default in (
+    put_changed(q, (
         ("n", cfg.n_lr, DEFAULT.n_lr),
         ("axis2", cfg.axis2, DEFAULT.axis2),
         ("n2", cfg.n2, DEFAULT.n2),
@@ -258,9 +243,7 @@ def to_sweep_query(cfg: SweepConfig) -> dict[str, str]:
         ("horizon", cfg.horizon, cfg.steps),
         ("objective", cfg.objective, DEFAULT.objective),
         ("tol", cfg.tol, DEFAULT.tol),
-    ):
-        if value != default:
-            q[key] = value if isinstance(value, str) else fmt_num(float(value))
+    ))  # fmt: skip
     return q
 
 

@@ -26,7 +26,6 @@ import zlib
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
 
-from optlab.data_urlstate import snap_grid
 from optlab.optimizers import OPTIMIZERS
 from optlab.schedules import SCHEDULES
 from optlab.transformer.corpus import CORPORA, MAX_CHARS, CorpusError, check_text
@@ -36,13 +35,12 @@ from optlab.urlstate import (
     Pairs,
     _Bad,
     _choice,
-    _float,
-    _in_range,
     _parse_params,
     _Reader,
     fmt_num,
     schedule_defaults,
     show,
+    snap_grid,
 )
 
 LAYERS = (1, 2, 3, 4)
@@ -213,23 +211,8 @@ def text_note(cfg: TfConfig) -> str | None:
 # Query <-> TfConfig.
 
 
-def _grid(r: _Reader, key: str, grid: Sequence[float], default: float, log: bool = False):
-    text = r.take(key)
-    if text is None:
-        return default
-    try:
-        v = _in_range(_float(text), min(grid), max(grid))
-    except _Bad as e:
-        r.note(key, text, f"{e}; using the default {fmt_num(default)}")
-        return default
-    s = snap_grid(grid, v, log)
-    if not math.isclose(s, v, rel_tol=1e-6, abs_tol=1e-12):
-        r.note(key, text, f"rounded to {fmt_num(s)}")
-    return type(default)(s)
-
-
 def _lrs(r: _Reader, opts: tuple[str, ...]) -> tuple[tuple[str, float], ...]:
-    lrs = tuple((o, _grid(r, f"{o}.lr", LR_GRID, default_lr(o), log=True)) for o in opts)
+    lrs = tuple((o, r.grid(f"{o}.lr", LR_GRID, default_lr(o), log=True)) for o in opts)
     for key in r.unused():
         prefix, _, name = key.partition(".")
         if prefix in OPTIMIZERS:
@@ -279,28 +262,28 @@ def parse_tf_query(query: Mapping[str, str | Sequence[str]]) -> tuple[TfConfig, 
         none_known="no optimizer that can train the transformer; using the default",
         dropped="unknown or Hessian-based optimizer(s) ignored",
     )
-    d_model = _grid(r, "d", D_MODELS, base.d_model, log=True)
-    n_head = _grid(r, "heads", HEADS, base.n_head, log=True)
+    d_model = r.grid("d", D_MODELS, base.d_model, log=True)
+    n_head = r.grid("heads", HEADS, base.n_head, log=True)
     if d_model % n_head:
         r.note("heads", str(n_head), f"does not divide d={d_model}; using {base.n_head}")
         n_head = base.n_head
     cfg = TfConfig(
         corpus=corpus,
         text=text,
-        n_layer=_grid(r, "layers", LAYERS, base.n_layer),
+        n_layer=r.grid("layers", LAYERS, base.n_layer),
         d_model=d_model,
         n_head=n_head,
-        ctx=_grid(r, "ctx", CTXS, base.ctx, log=True),
-        dropout=_grid(r, "dropout", DROPOUTS, base.dropout),
+        ctx=r.grid("ctx", CTXS, base.ctx, log=True),
+        dropout=r.grid("dropout", DROPOUTS, base.dropout),
         optimizers=opts,
         lrs=_lrs(r, opts),
-        steps=_grid(r, "steps", STEPS_OPTIONS, base.steps, log=True),
-        chunk=_grid(r, "chunk", CHUNKS, base.chunk, log=True),
+        steps=r.grid("steps", STEPS_OPTIONS, base.steps, log=True),
+        chunk=r.grid("chunk", CHUNKS, base.chunk, log=True),
         schedule=schedule,
         schedule_params=sched_params,
-        clip=_grid(r, "clip", CLIPS, base.clip),
+        clip=r.grid("clip", CLIPS, base.clip),
         wd=r.get("wd", lambda t: _choice(t, WD_MODES), base.wd),
-        wd_at=_grid(r, "wd_at", WD_GRID, base.wd_at, log=True),
+        wd_at=r.grid("wd_at", WD_GRID, base.wd_at, log=True),
     )
     notices = r.finish()
     return cfg, notices

@@ -84,6 +84,21 @@ def hp_alias(name: str) -> str:
 # Formatting and parsing of single values.
 
 
+def snap_grid(grid: Sequence[float], value: float, log: bool = False) -> float:
+    """The grid value nearest ``value`` (in log distance when ``log`` and both positive)."""
+    if log and value > 0:
+        return min(grid, key=lambda g: abs(math.log(g) - math.log(value)) if g > 0 else math.inf)
+    return min(grid, key=lambda g: abs(g - value))
+
+
+def put_changed(query: dict[str, str], rows) -> None:
+    """Write each ``(key, value, default)`` of ``rows`` whose value is not its default into
+    ``query`` (strings as they are, numbers through ``fmt_num``)."""
+    for key, value, default in rows:
+        if value != default:
+            query[key] = value if isinstance(value, str) else fmt_num(float(value))
+
+
 def fmt_num(v: float) -> str:
     """Shortest exact text for a float (``0.01``, ``1e-08``, ``2``)."""
     v = float(v)
@@ -215,6 +230,22 @@ class _Reader:
         if note:
             self.note(key, text, note)
         return value
+
+    def grid(self, key: str, grid: Sequence[float], default, log: bool = False):
+        """``key``'s number snapped to the nearest ``grid`` value (a notice when it moved, or
+        the default with a notice when it is no number or out of the grid's range)."""
+        text = self.take(key)
+        if text is None:
+            return default
+        try:
+            v = _in_range(_float(text), min(grid), max(grid))
+        except _Bad as e:
+            self.note(key, text, f"{e}; using the default {fmt_num(default)}")
+            return default
+        s = snap_grid(grid, v, log)
+        if not math.isclose(s, v, rel_tol=1e-6, abs_tol=1e-12):
+            self.note(key, text, f"rounded to {fmt_num(s)}")
+        return type(default)(s)
 
     def optimizers(
         self,
@@ -417,7 +448,7 @@ def to_query(cfg: Config) -> dict[str, str]:
     for (k, v), (_, d) in zip(cfg.schedule_params, schedule_defaults(cfg.schedule), strict=True):
         if v != d:
             q[f"sched.{k}"] = fmt_num(v)
-    for key, value, default in (
+    put_changed(q, (
         ("clip", cfg.clip, base.clip),
         ("clip_at", cfg.clip_at, base.clip_at),
         ("wd", cfg.wd, base.wd),
@@ -429,9 +460,7 @@ def to_query(cfg: Config) -> dict[str, str]:
         ("inspect", cfg.inspect, base.inspect),
         ("at", cfg.at, base.at),
         ("present", cfg.present, base.present),
-    ):
-        if value != default:
-            q[key] = value if isinstance(value, str) else fmt_num(float(value))
+    ))  # fmt: skip
     if cfg.hide:
         q["hide"] = ",".join(cfg.hide)
     return q
