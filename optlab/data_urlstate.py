@@ -21,23 +21,23 @@ from dataclasses import dataclass, replace
 
 from optlab.optimizers import OPTIMIZERS
 from optlab.optimizers.base import HParam
+from optlab.query import (
+    NO_OPTIMIZERS,
+    BadValue,
+    Reader,
+    fmt_num,
+    in_range,
+    parse_bool,
+    parse_choice,
+    parse_int,
+    put_changed,
+    show,
+    snap_grid,
+)
 from optlab.schedules import SCHEDULES
 
 # The surfaces page's reader and value parsers (one URL dialect for the whole app).
-from optlab.urlstate import (
-    NO_OPTIMIZERS,
-    _Bad,
-    _choice,
-    _in_range,
-    _int,
-    _Reader,
-    fmt_num,
-    parse_bool,
-    put_changed,
-    show,
-    snap,
-    snap_grid,
-)
+from optlab.urlstate import snap
 from surfaces import SURFACES
 from surfaces.data import MAX_POINTS
 
@@ -146,15 +146,15 @@ def with_optimizers(cfg: DataConfig, opts: Sequence[str]) -> DataConfig:
 # Query <-> DataConfig.
 
 
-def _batch(r: _Reader, n: int, default: int) -> int:
+def _batch(r: Reader, n: int, default: int) -> int:
     text = r.take("batch")
     if text is None:
         return default
     if text.strip().lower() == "full":
         return FULL
     try:
-        v = _in_range(_int(text), 1, MAX_POINTS)
-    except _Bad as e:
+        v = in_range(parse_int(text), 1, MAX_POINTS)
+    except BadValue as e:
         r.note("batch", text, f"{e}; expected 1…{MAX_POINTS} or full; using the default")
         return default
     if v >= n:
@@ -166,13 +166,13 @@ def _batch(r: _Reader, n: int, default: int) -> int:
 
 
 def _data_seed(text: str) -> int:
-    return _in_range(_int(text), *DATA_SEED_RANGE)
+    return in_range(parse_int(text), *DATA_SEED_RANGE)
 
 
 def parse_data_query(query: Mapping[str, str | Sequence[str]]) -> tuple[DataConfig, list[str]]:
     """The configuration a URL asks for, and a notice for every value that was ignored."""
-    r = _Reader(query)
-    problem = r.get("problem", lambda t: _choice(t, PROBLEMS), "linreg")
+    r = Reader(query)
+    problem = r.get("problem", lambda t: parse_choice(t, PROBLEMS), "linreg")
     base = default_data_config(problem)
     n = r.grid("n", N_GRID, base.n_points, log=True)
     opts = r.optimizers(base.optimizers)
@@ -193,14 +193,14 @@ def parse_data_query(query: Mapping[str, str | Sequence[str]]) -> tuple[DataConf
         standardize=r.get("std", parse_bool, base.standardize, "0"),
         data_seed=r.get("data_seed", _data_seed, base.data_seed),
         batch=_batch(r, n, base.batch if base.batch < n else FULL),
-        surface=r.get("surface", lambda t: _choice(t, list(SURFACES)), base.surface),
+        surface=r.get("surface", lambda t: parse_choice(t, list(SURFACES)), base.surface),
         grad_noise=r.grid("grad_noise", GRAD_NOISE_GRID, base.grad_noise),
         optimizers=opts,
         lrs=lrs,
         steps=steps,
-        schedule=r.get("sched", lambda t: _choice(t, list(SCHEDULES)), base.schedule),
-        seeds=r.get("seeds", lambda t: int(_in_range(_int(t), *SEEDS_RANGE)), base.seeds),
-        at=r.get("at", lambda t: int(_in_range(_int(t), 0, steps)), base.at, "(the last step)"),
+        schedule=r.get("sched", lambda t: parse_choice(t, list(SCHEDULES)), base.schedule),
+        seeds=r.get("seeds", lambda t: int(in_range(parse_int(t), *SEEDS_RANGE)), base.seeds),
+        at=r.get("at", lambda t: int(in_range(parse_int(t), 0, steps)), base.at, "(the last step)"),
         log_loss=r.get("log", parse_bool, base.log_loss, "1"),
     )
     if cfg.at == cfg.steps:  # the last step is the default

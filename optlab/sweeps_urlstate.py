@@ -21,22 +21,19 @@ from dataclasses import dataclass, replace
 import numpy as np
 
 from optlab.optimizers import OPTIMIZERS
-from optlab.sweeps import OBJECTIVES
-from optlab.urlstate import (
-    CUSTOM,
+from optlab.query import (
     NO_OPTIMIZERS,
-    Pairs,
-    _Bad,
-    _choice,
-    _float,
-    _in_range,
-    _int,
-    _Reader,
+    BadValue,
+    Reader,
     fmt_num,
+    in_range,
+    parse_choice,
+    parse_float,
+    parse_int,
     put_changed,
-    snap,
-    value_grid,
 )
+from optlab.sweeps import OBJECTIVES
+from optlab.urlstate import CUSTOM, Pairs, snap, value_grid
 from surfaces import SURFACES
 from surfaces.custom import DEFAULT_EXPRESSION
 from surfaces.data import DATA_LOSSES
@@ -145,26 +142,26 @@ def axis2_choices(optimizers: Sequence[str]) -> tuple[str, ...]:
 
 
 def _int_in(lo: int, hi: int):
-    return lambda t: int(_in_range(_int(t), lo, hi))
+    return lambda t: int(in_range(parse_int(t), lo, hi))
 
 
 def _lr_range(text: str) -> tuple[float, float]:
     parts = text.split(",")
     if len(parts) != 2:
-        raise _Bad("expected two learning rates low,high")
-    lo, hi = (snap(LR_SPEC, _in_range(_float(p), LR_GRID[0], LR_GRID[-1])) for p in parts)
+        raise BadValue("expected two learning rates low,high")
+    lo, hi = (snap(LR_SPEC, in_range(parse_float(p), LR_GRID[0], LR_GRID[-1])) for p in parts)
     if not lo < hi:
-        raise _Bad("expected low < high")
+        raise BadValue("expected low < high")
     return lo, hi
 
 
 def _batch(text: str) -> int:
     if text.strip().lower() == "full":
         return FULL
-    return int(_choice(text, [str(b) for b in BATCH_OPTIONS[:-1]]))
+    return int(parse_choice(text, [str(b) for b in BATCH_OPTIONS[:-1]]))
 
 
-def _theta(r: _Reader, problem: str) -> Pairs:
+def _theta(r: Reader, problem: str) -> Pairs:
     spec = SURFACES.get(problem)
     params = spec.params if spec else ()
     pairs = tuple((p.name, r.hparam(f"s.{p.name}", p, snap(p, p.default))) for p in params)
@@ -177,8 +174,8 @@ def _theta(r: _Reader, problem: str) -> Pairs:
 
 def parse_sweep_query(query: Mapping[str, str | Sequence[str]]) -> tuple[SweepConfig, list[str]]:
     """The configuration a URL asks for, and a notice for every value that was ignored."""
-    r = _Reader(query)
-    problem = r.get("problem", lambda t: _choice(t, PROBLEMS), DEFAULT.problem)
+    r = Reader(query)
+    problem = r.get("problem", lambda t: parse_choice(t, PROBLEMS), DEFAULT.problem)
     theta = _theta(r, problem)
     custom = r.take("f") if problem == CUSTOM else None
     if problem != CUSTOM and (text := r.take("f")) is not None:
@@ -190,7 +187,7 @@ def parse_sweep_query(query: Mapping[str, str | Sequence[str]]) -> tuple[SweepCo
     lr_low, lr_high = r.get("lr", _lr_range, (DEFAULT.lr_low, DEFAULT.lr_high),
                             f"{fmt_num(DEFAULT.lr_low)},{fmt_num(DEFAULT.lr_high)}")  # fmt: skip
     steps = r.grid("steps", STEPS_OPTIONS, DEFAULT.steps, log=True)
-    axis2 = r.get("axis2", lambda t: _choice(t, axis2_choices(opts)), DEFAULT.axis2)
+    axis2 = r.get("axis2", lambda t: parse_choice(t, axis2_choices(opts)), DEFAULT.axis2)
     cfg = SweepConfig(
         problem=problem,
         theta=theta,
@@ -202,13 +199,13 @@ def parse_sweep_query(query: Mapping[str, str | Sequence[str]]) -> tuple[SweepCo
         n_lr=r.get("n", _int_in(*N_LR_RANGE), DEFAULT.n_lr),
         axis2=axis2,
         n2=r.get("n2", _int_in(*N2_RANGE), DEFAULT.n2),
-        search=r.get("search", lambda t: _choice(t, ("grid", "random")), DEFAULT.search),
+        search=r.get("search", lambda t: parse_choice(t, ("grid", "random")), DEFAULT.search),
         samples=r.get("samples", _int_in(*SAMPLES_RANGE), DEFAULT.samples),
         starts=r.get("starts", _int_in(*STARTS_RANGE), DEFAULT.starts),
         seeds=r.get("seeds", _int_in(*SEEDS_RANGE), DEFAULT.seeds),
         steps=steps,
         horizon=r.get("horizon", _int_in(1, steps), steps, f"{steps} (all steps)"),
-        objective=r.get("objective", lambda t: _choice(t, OBJECTIVES), DEFAULT.objective),
+        objective=r.get("objective", lambda t: parse_choice(t, OBJECTIVES), DEFAULT.objective),
         tol=r.grid("tol", TOL_GRID, DEFAULT.tol, log=True),
     )
     notices = r.finish()

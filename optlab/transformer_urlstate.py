@@ -27,21 +27,11 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
 
 from optlab.optimizers import OPTIMIZERS
+from optlab.query import NO_OPTIMIZERS, BadValue, Reader, fmt_num, parse_choice, show, snap_grid
 from optlab.schedules import SCHEDULES
 from optlab.transformer.corpus import CORPORA, MAX_CHARS, CorpusError, check_text
 from optlab.transformer.lab import TrainSpec
-from optlab.urlstate import (
-    NO_OPTIMIZERS,
-    Pairs,
-    _Bad,
-    _choice,
-    _parse_params,
-    _Reader,
-    fmt_num,
-    schedule_defaults,
-    show,
-    snap_grid,
-)
+from optlab.urlstate import Pairs, parse_params, schedule_defaults
 
 LAYERS = (1, 2, 3, 4)
 D_MODELS = (16, 32, 64, 128)
@@ -151,9 +141,9 @@ def _inflate(packed: bytes) -> bytes:
     inflate = zlib.decompressobj()
     raw = inflate.decompress(packed, limit + 1)
     if len(raw) > limit:
-        raise _Bad(f"longer than {MAX_CHARS:,} characters once unpacked")
+        raise BadValue(f"longer than {MAX_CHARS:,} characters once unpacked")
     if not inflate.eof or inflate.unused_data:
-        raise _Bad("not a complete packed text")
+        raise BadValue("not a complete packed text")
     return raw
 
 
@@ -161,21 +151,21 @@ def decode_text(value: str) -> str:
     """The text a URL value holds, checked as the paste box checks it (``check_text``).
 
     Raises:
-        _Bad: over ``MAX_URL_TEXT`` characters, not URL-safe base64 of zlib-packed UTF-8, or a
+        BadValue: over ``MAX_URL_TEXT`` characters, not URL-safe base64 of zlib-packed UTF-8, or a
             text the paste box refuses (empty, too short, too long, too many characters).
     """
     value = value.strip()
     if len(value) > MAX_URL_TEXT:
-        raise _Bad(f"too long for a link ({len(value):,} characters; at most {MAX_URL_TEXT:,})")
+        raise BadValue(f"too long for a link ({len(value):,} characters; at most {MAX_URL_TEXT:,})")
     try:
         padded = value + "=" * (-len(value) % 4)
         text = _inflate(base64.b64decode(padded, altchars=b"-_", validate=True)).decode("utf-8")
     except (binascii.Error, zlib.error, UnicodeDecodeError) as e:
-        raise _Bad("not a text packed by this page") from e
+        raise BadValue("not a text packed by this page") from e
     try:
         check_text(text)
     except CorpusError as e:
-        raise _Bad(str(e).rstrip(".")) from e
+        raise BadValue(str(e).rstrip(".")) from e
     return text
 
 
@@ -211,7 +201,7 @@ def text_note(cfg: TfConfig) -> str | None:
 # Query <-> TfConfig.
 
 
-def _lrs(r: _Reader, opts: tuple[str, ...]) -> tuple[tuple[str, float], ...]:
+def _lrs(r: Reader, opts: tuple[str, ...]) -> tuple[tuple[str, float], ...]:
     lrs = tuple((o, r.grid(f"{o}.lr", LR_GRID, default_lr(o), log=True)) for o in opts)
     for key in r.unused():
         prefix, _, name = key.partition(".")
@@ -222,7 +212,7 @@ def _lrs(r: _Reader, opts: tuple[str, ...]) -> tuple[tuple[str, float], ...]:
     return lrs
 
 
-def _corpus_text(r: _Reader, corpus: str, value: str | None) -> tuple[str, str]:
+def _corpus_text(r: Reader, corpus: str, value: str | None) -> tuple[str, str]:
     """The corpus and pasted text a link asks for; a text that cannot be used falls back to
     the default corpus."""
     if value is None:
@@ -232,7 +222,7 @@ def _corpus_text(r: _Reader, corpus: str, value: str | None) -> tuple[str, str]:
         return corpus, ""
     try:
         return corpus, decode_text(value)
-    except _Bad as e:
+    except BadValue as e:
         default = TfConfig().corpus
         r.note(TEXT_KEY, value, f"{e}; using the {CORPORA[default].display!r} corpus instead")
         return default, ""
@@ -247,14 +237,14 @@ def _last(value: str | Sequence[str] | None) -> str | None:
 def parse_tf_query(query: Mapping[str, str | Sequence[str]]) -> tuple[TfConfig, list[str]]:
     """The configuration a URL asks for, and a notice for every value that was ignored."""
     query = dict(query)
-    text = _last(query.pop(TEXT_KEY, None))  # longer than ``_Reader`` takes: checked here
-    r = _Reader(query)
+    text = _last(query.pop(TEXT_KEY, None))  # longer than ``Reader`` takes: checked here
+    r = Reader(query)
     base = TfConfig()
-    corpus = r.get("corpus", lambda t: _choice(t, list(CORPORA)), base.corpus)
+    corpus = r.get("corpus", lambda t: parse_choice(t, list(CORPORA)), base.corpus)
     corpus, text = _corpus_text(r, corpus, text)
-    schedule = r.get("sched", lambda t: _choice(t, list(SCHEDULES)), base.schedule)
+    schedule = r.get("sched", lambda t: parse_choice(t, list(SCHEDULES)), base.schedule)
     spec = SCHEDULES[schedule]
-    sched_params = _parse_params(r, "sched", spec.params, f"The {spec.display} schedule")
+    sched_params = parse_params(r, "sched", spec.params, f"The {spec.display} schedule")
     opts = r.optimizers(
         base.optimizers,
         allowed=transformer_optimizers(),
@@ -282,7 +272,7 @@ def parse_tf_query(query: Mapping[str, str | Sequence[str]]) -> tuple[TfConfig, 
         schedule=schedule,
         schedule_params=sched_params,
         clip=r.grid("clip", CLIPS, base.clip),
-        wd=r.get("wd", lambda t: _choice(t, WD_MODES), base.wd),
+        wd=r.get("wd", lambda t: parse_choice(t, WD_MODES), base.wd),
         wd_at=r.grid("wd_at", WD_GRID, base.wd_at, log=True),
     )
     notices = r.finish()

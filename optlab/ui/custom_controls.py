@@ -14,8 +14,9 @@ from dataclasses import replace
 import streamlit as st
 
 from optlab.expr import MAX_LENGTH, ExprError
+from optlab.query import fmt_num, show
 from optlab.ui.state import force, seed
-from optlab.urlstate import MAX_COORD, Config, Custom, fmt_num, parse_minima, show
+from optlab.urlstate import MAX_COORD, Config, Custom, parse_minima
 
 F_HELP = (
     "Any expression in x and y: + - * / **, numbers, pi, e, and sin cos tan exp log sqrt abs "

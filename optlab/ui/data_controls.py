@@ -35,9 +35,10 @@ from optlab.data_urlstate import (
     with_optimizers,
 )
 from optlab.optimizers import OPTIMIZERS
+from optlab.query import fmt_num
 from optlab.schedules import SCHEDULES
 from optlab.ui.state import UrlState, force, seed
-from optlab.urlstate import fmt_num, value_grid
+from optlab.urlstate import value_grid
 from surfaces import SURFACES
 
 REGIME_COLORS = {"SGD": "red", "mini-batch": "orange", "full-batch GD": "green"}

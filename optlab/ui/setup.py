@@ -9,7 +9,7 @@ from pathlib import Path
 import jax
 import streamlit as st
 
-from optlab.urlstate import parse_bool
+from optlab.query import parse_bool
 
 
 def cache_dir() -> str:

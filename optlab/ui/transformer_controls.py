@@ -18,6 +18,7 @@ from urllib.parse import urlencode
 import streamlit as st
 
 from optlab.optimizers import OPTIMIZERS
+from optlab.query import fmt_num
 from optlab.transformer import lab
 from optlab.transformer.corpus import CORPORA, MAX_CHARS, CorpusError
 from optlab.transformer_urlstate import (
@@ -42,7 +43,6 @@ from optlab.transformer_urlstate import (
 from optlab.ui import figures
 from optlab.ui.controls import schedule_widgets
 from optlab.ui.state import UrlState, seed
-from optlab.urlstate import fmt_num
 
 BASE_URL = "http://localhost:8501/transformer"
 WD_LABELS = {"off": "off", "l2": "L2 (coupled)", "decoupled": "decoupled"}
