@@ -31,7 +31,6 @@ from optlab.query import (
     parse_choice,
     parse_int,
     put_changed,
-    show,
     snap_grid,
 )
 from optlab.schedules import SCHEDULES
@@ -177,12 +176,7 @@ def parse_data_query(query: Mapping[str, str | Sequence[str]]) -> tuple[DataConf
     n = r.grid("n", N_GRID, base.n_points, log=True)
     opts = r.optimizers(base.optimizers)
     lrs = tuple((o, r.hparam(f"{o}.lr", lr_spec(o), default_lr(o))) for o in opts)
-    for key in r.unused():
-        prefix, _, name = key.partition(".")
-        if prefix in OPTIMIZERS:
-            r.used.add(key)
-            why = "is not selected" if prefix not in opts else f"has no setting {show(name)!r} here"
-            r.note(key, r.raw[key], f"{OPTIMIZERS[prefix].display} {why}; ignored")
+    r.other_optimizer_keys(opts)
     steps = r.grid("steps", STEPS_OPTIONS, base.steps, log=True)
     cfg = DataConfig(
         problem=problem,

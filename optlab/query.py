@@ -206,6 +206,18 @@ class Reader:
             self.note("opt", text, f"at most {most} optimizers; kept the first ones")
         return known[:most]
 
+    def other_optimizer_keys(
+        self, opts: Sequence[str], lacks: str = "has no setting {!r} here"
+    ) -> None:
+        """Note every unread ``<optimizer>.<setting>`` key: that optimizer is not selected, or
+        it ``lacks`` that setting here (a template for the setting's name)."""
+        for key in self.unused():
+            prefix, _, name = key.partition(".")
+            if prefix in OPTIMIZERS:
+                self.used.add(key)
+                why = "is not selected" if prefix not in opts else lacks.format(show(name))
+                self.note(key, self.raw[key], f"{OPTIMIZERS[prefix].display} {why}; ignored")
+
     def unused(self) -> list[str]:
         return [k for k in self.raw if k not in self.used]
 

@@ -27,7 +27,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
 
 from optlab.optimizers import OPTIMIZERS
-from optlab.query import NO_OPTIMIZERS, BadValue, Reader, fmt_num, parse_choice, show, snap_grid
+from optlab.query import NO_OPTIMIZERS, BadValue, Reader, fmt_num, parse_choice, snap_grid
 from optlab.schedules import SCHEDULES
 from optlab.transformer.corpus import CORPORA, MAX_CHARS, CorpusError, check_text
 from optlab.transformer.lab import TrainSpec
@@ -203,12 +203,7 @@ def text_note(cfg: TfConfig) -> str | None:
 
 def _lrs(r: Reader, opts: tuple[str, ...]) -> tuple[tuple[str, float], ...]:
     lrs = tuple((o, r.grid(f"{o}.lr", LR_GRID, default_lr(o), log=True)) for o in opts)
-    for key in r.unused():
-        prefix, _, name = key.partition(".")
-        if prefix in OPTIMIZERS:
-            r.used.add(key)
-            why = "is not selected" if prefix not in opts else f"has no setting {show(name)!r} here"
-            r.note(key, r.raw[key], f"{OPTIMIZERS[prefix].display} {why}; ignored")
+    r.other_optimizer_keys(opts)
     return lrs
 
 

@@ -149,15 +149,7 @@ def _parse_hparams(r: Reader, opts: tuple[str, ...]) -> tuple[tuple[str, Pairs],
         for h, (name, dflt) in zip(OPTIMIZERS[o].hparams, optimizer_defaults(o), strict=True):
             pairs.append((name, r.hparam(f"{o}.{hp_alias(h.name)}", h, dflt)))
         out.append((o, tuple(pairs)))
-    for key in r.unused():
-        prefix, _, name = key.partition(".")
-        if prefix in OPTIMIZERS:
-            r.used.add(key)
-            if prefix not in opts:
-                r.note(key, r.raw[key], f"{OPTIMIZERS[prefix].display} is not selected; ignored")
-            else:
-                r.note(key, r.raw[key], f"{OPTIMIZERS[prefix].display} has no hyperparameter "
-                       f"{show(name)!r}; ignored")  # fmt: skip
+    r.other_optimizer_keys(opts, lacks="has no hyperparameter {!r}")
     return tuple(out)
 
 
