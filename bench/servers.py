@@ -83,15 +83,21 @@ def _wait(server: Server, what: str, timeout: float) -> Server:
     raise RuntimeError(f"{what} did not answer within {timeout:.0f} s")
 
 
-def start_streamlit(workdir: Path, port: int = 0, timeout: float = 120) -> Server:
-    """``streamlit run app.py`` on 127.0.0.1:``port`` (a free one if 0), output to a log."""
-    port = port or free_port()
-    cmd = [
+def streamlit_command(port: int) -> list[str]:
+    """``streamlit run app.py``, headless on 127.0.0.1:``port``, no file watcher, no stats
+    (shared with the browser tests)."""
+    return [
         sys.executable, "-m", "streamlit", "run", str(ROOT / "app.py"),
         "--server.headless", "true", "--server.address", "127.0.0.1",
         "--server.port", str(port), "--browser.gatherUsageStats", "false",
         "--server.fileWatcherType", "none", "--server.runOnSave", "false",
     ]  # fmt: skip
+
+
+def start_streamlit(workdir: Path, port: int = 0, timeout: float = 120) -> Server:
+    """``streamlit run app.py`` on 127.0.0.1:``port`` (a free one if 0), output to a log."""
+    port = port or free_port()
+    cmd = streamlit_command(port)
     log = workdir / f"streamlit-{port}.log"
     with log.open("w") as out:
         proc = subprocess.Popen(cmd, cwd=ROOT, env=_env(), stdout=out, stderr=subprocess.STDOUT)

@@ -11,12 +11,13 @@ import os
 import shutil
 import socket
 import subprocess
-import sys
 import time
 import urllib.request
 from pathlib import Path
 
 import pytest
+
+from bench.servers import streamlit_command
 
 pytestmark = pytest.mark.browser
 
@@ -74,12 +75,7 @@ def _free_port() -> int:
 
 def start_server(port: int, log: Path) -> subprocess.Popen:
     """``streamlit run app.py`` on ``port`` (output to ``log``); returns once it answers."""
-    cmd = [
-        sys.executable, "-m", "streamlit", "run", str(ROOT / "app.py"),
-        "--server.headless", "true", "--server.address", "127.0.0.1",
-        "--server.port", str(port), "--browser.gatherUsageStats", "false",
-        "--server.fileWatcherType", "none", "--server.runOnSave", "false",
-    ]  # fmt: skip
+    cmd = streamlit_command(port)
     env = dict(
         os.environ, PYTHONPATH=os.pathsep.join([str(ROOT), os.environ.get("PYTHONPATH", "")])
     )
