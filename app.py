@@ -2,7 +2,7 @@
 
 import streamlit as st
 
-from optlab.ui import pages, setup
+from optlab.shell import navigation, setup
 
 setup.enable_compilation_cache()
 st.set_page_config(
@@ -12,4 +12,4 @@ st.set_page_config(
     initial_sidebar_state="collapsed" if setup.presenting() else "auto",
 )
 setup.reload_on_reconnect()
-st.navigation(pages.st_pages()).run()
+st.navigation(navigation.st_pages()).run()

@@ -23,8 +23,8 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from optlab.engine import OptimizerRun, Settings, run, sweep
-from optlab.optimizers import OPTIMIZERS
+from optlab.core.engine import OptimizerRun, Settings, run, sweep
+from optlab.core.optimizers import OPTIMIZERS
 from surfaces import SURFACES
 
 EIGHT = ("gd", "momentum", "nesterov", "adagrad", "rmsprop", "adadelta", "adam", "nadam")

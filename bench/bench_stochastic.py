@@ -29,8 +29,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from bench_core import EIGHT, best_of, compile_log, np_step
 
-from optlab.engine import OptimizerRun, Settings, sweep
-from optlab.optimizers import OPTIMIZERS
+from optlab.core.engine import OptimizerRun, Settings, sweep
+from optlab.core.optimizers import OPTIMIZERS
 from surfaces.data import LOGREG
 
 SEEDS, STEPS, POINTS, BATCH, CAP = 32, 1000, 1000, 16, 32

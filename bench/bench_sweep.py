@@ -4,7 +4,7 @@
     python bench/bench_sweep.py --quick    # 2 repeats
 
 Every registry optimizer (13) × 64 learning rates × 500 steps on Rosenbrock, through
-``optlab.sweeps.run_sweep`` (one ``engine.sweep`` call, vmapped over the learning rates inside
+``optlab.core.sweeps.run_sweep`` (one ``engine.sweep`` call, vmapped over the learning rates inside
 each optimizer's scan, plus the numpy objectives). Baseline: the NumPy Python loop of
 ``bench_core`` vectorised over the 64 learning rates (measured on the 8 optimizers it implements,
 scaled to 13). Target: ≤ 1 s warm. Also prints the first-call (compile) time, the backend
@@ -27,9 +27,9 @@ sys.path.insert(0, str(HERE))
 
 from bench_core import EIGHT, START, best_of, numpy_loop  # noqa: E402
 
-from optlab.engine import Settings, sweep  # noqa: E402
-from optlab.optimizers import OPTIMIZERS  # noqa: E402
-from optlab.sweeps import best, divergence_threshold, lr_grid, run_sweep  # noqa: E402
+from optlab.core.engine import Settings, sweep  # noqa: E402
+from optlab.core.optimizers import OPTIMIZERS  # noqa: E402
+from optlab.core.sweeps import best, divergence_threshold, lr_grid, run_sweep  # noqa: E402
 from surfaces import SURFACES  # noqa: E402
 
 N_LR, STEPS = 64, 500

@@ -46,7 +46,7 @@ def optlab_step_ms(steps: int, repeats: int) -> list[float]:
     import jax
     import jax.numpy as jnp
 
-    from optlab.optimizers import OPTIMIZERS
+    from optlab.core.optimizers import OPTIMIZERS
     from optlab.transformer import lab
     from optlab.transformer import train as tr
     from optlab.transformer.data import make_data
@@ -165,8 +165,8 @@ def child(cache_dir: str) -> None:
     os.environ["OPTLAB_JAX_CACHE"] = cache_dir
     import jax
 
+    from optlab.shell import setup
     from optlab.transformer import insight, lab
-    from optlab.ui import setup
 
     setup.enable_compilation_cache()  # exactly what app.py does
     compile_s = []

@@ -84,14 +84,17 @@ def _wait(server: Server, what: str, timeout: float) -> Server:
 
 
 def streamlit_command(port: int) -> list[str]:
-    """``streamlit run app.py``, headless on 127.0.0.1:``port``, no file watcher, no stats
-    (shared with the browser tests)."""
+    """``streamlit run app.py`` on ``port`` (shared with the browser tests); every other
+    server setting comes from ``.streamlit/config.toml``."""
     return [
-        sys.executable, "-m", "streamlit", "run", str(ROOT / "app.py"),
-        "--server.headless", "true", "--server.address", "127.0.0.1",
-        "--server.port", str(port), "--browser.gatherUsageStats", "false",
-        "--server.fileWatcherType", "none", "--server.runOnSave", "false",
-    ]  # fmt: skip
+        sys.executable,
+        "-m",
+        "streamlit",
+        "run",
+        str(ROOT / "app.py"),
+        "--server.port",
+        str(port),
+    ]
 
 
 def start_streamlit(workdir: Path, port: int = 0, timeout: float = 120) -> Server:

@@ -71,10 +71,9 @@ write_pids() {
 
 start_backend() {  # INDEX: (re)start backend INDEX on its port
     local p=${PORTS[$1]}
+    # Server settings come from $ROOT/.streamlit/config.toml; only the port differs.
     PYTHONPATH="$ROOT${PYTHONPATH:+:$PYTHONPATH}" "$PY" -m streamlit run "$ROOT/app.py" \
-        --server.headless true --server.address 127.0.0.1 --server.port "$p" \
-        --browser.gatherUsageStats false --server.fileWatcherType none \
-        --server.runOnSave false >>"$RUN_DIR/streamlit-$p.log" 2>&1 &
+        --server.port "$p" >>"$RUN_DIR/streamlit-$p.log" 2>&1 &
     BACKEND[$1]=$!
 }
 

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 import jax
 import jax.numpy as jnp
 
-from optlab.optimizers.base import HParam
+from optlab.core.params import HParam
 
 # f(x, y, p) -> loss, elementwise in x and y; ``p`` maps surface-parameter names to (traced)
 # scalars.

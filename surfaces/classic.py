@@ -9,7 +9,7 @@ float64 and agree with the published digits.
 
 from __future__ import annotations
 
-from optlab.optimizers.base import HParam
+from optlab.core.params import HParam
 from surfaces.base import Point, Surface
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from functools import lru_cache
 
-from optlab.expr import parse
+from optlab.core.expr import parse
 from surfaces.base import Point, Surface
 
 DEFAULT_EXPRESSION = "x**2 + 10*sin(y) + 0.5*y**2"
@@ -17,7 +17,7 @@ def custom_surface(
     bounds: tuple[tuple[float, float], tuple[float, float]] = DEFAULT_BOUNDS,
     minima: tuple[tuple[float, float], ...] = (),
 ) -> Surface:
-    """A ``Surface`` for the expression ``text`` (raises ``optlab.expr.ExprError``).
+    """A ``Surface`` for the expression ``text`` (raises ``optlab.core.expr.ExprError``).
 
     Cached on its arguments, so the same text is the same object: the engine, whose compiled
     code is keyed on the surface, then reuses its compilation across reruns.

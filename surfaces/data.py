@@ -19,7 +19,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from optlab.optimizers.base import HParam
+from optlab.core.params import HParam
 from surfaces.base import Point, Surface
 
 MAX_POINTS = 2000

@@ -7,7 +7,7 @@ the pace.
 
 from __future__ import annotations
 
-from optlab.optimizers.base import HParam
+from optlab.core.params import HParam
 from surfaces.base import Point, Surface
 
 

@@ -1,9 +1,9 @@
 """The scenario type, the adapters from a scenario's query to engine inputs, and the page-query
 readers shared by every scenario module.
 
-Surfaces-page queries use ``optlab.urlstate``'s scheme (``config_to_engine`` turns the parsed
-``Config`` into engine inputs). The data and transformer pages use these keys (comma lists, as
-``batch=1,64``, mean one run per value, overlaid)::
+Surfaces-page queries use ``optlab.config.surfaces_link``'s scheme (``config_to_engine``
+turns the parsed ``Config`` into engine inputs). The data and transformer pages use these keys
+(comma lists, as ``batch=1,64``, mean one run per value, overlaid)::
 
     data:        data=linreg|logreg  opt=gd,adam  gd.lr=0.1 (any <opt>.<hparam>)  steps=300
                  seeds=8  batch=1,64  std=0,1  n=200  noise=0.5  scale=3  offset=4
@@ -22,9 +22,10 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, replace
 from typing import Any, NamedTuple
 
-from optlab import engine, urlstate
-from optlab.optimizers import OPTIMIZERS
-from optlab.run_config import engine_settings
+from optlab.config import surfaces_link
+from optlab.config.surfaces import Config, engine_settings
+from optlab.core import engine
+from optlab.core.optimizers import OPTIMIZERS
 from surfaces import SURFACES
 from surfaces.data import DATA_LOSSES
 
@@ -62,18 +63,18 @@ class EngineInputs(NamedTuple):
     theta: dict[str, float]
 
 
-def config_to_engine(cfg: urlstate.Config) -> EngineInputs:
-    """The engine's view of a surfaces-page ``Config`` (as ``optlab.ui.compute`` runs it)."""
+def config_to_engine(cfg: Config) -> EngineInputs:
+    """The engine's view of a surfaces-page ``Config`` (as the page's ``compute`` runs it)."""
     settings = engine_settings(cfg)
     runs = [engine.OptimizerRun(name, dict(hp)) for name, hp in cfg.hparams]
-    surface_of = getattr(urlstate, "surface_of", None)  # newer urlstate: also surface=custom
+    surface_of = getattr(surfaces_link, "surface_of", None)  # newer urlstate: also surface=custom
     problem = surface_of(cfg) if surface_of else SURFACES[cfg.surface]
     return EngineInputs(problem, runs, cfg.start, settings, dict(cfg.theta))
 
 
 def run_query(query: Mapping[str, str], **changes: Any) -> dict[str, engine.Trajectory]:
     """Run a surfaces-page query (``changes`` replace ``Config`` fields): ``{name: traj}``."""
-    cfg, notices = urlstate.parse_query(query)
+    cfg, notices = surfaces_link.parse_query(query)
     if notices:
         raise ValueError(f"query not understood: {notices}")
     p, runs, start, settings, theta = config_to_engine(replace(cfg, **changes))
@@ -158,7 +159,7 @@ def parse_page_query(page: str, query: Mapping[str, str]) -> tuple[dict[str, Any
     ``learning_rate``).
     """
     if page == "surfaces":
-        cfg, notices = urlstate.parse_query(query)
+        cfg, notices = surfaces_link.parse_query(query)
         return {"config": cfg}, notices
     keys, notices = PAGE_KEYS[page], []
     out: dict[str, Any] = {k: d for k, (_, d) in keys.items()}
@@ -171,7 +172,7 @@ def parse_page_query(page: str, query: Mapping[str, str]) -> tuple[dict[str, Any
     out["hparams"] = {o: {} for o in out["opt"]}
     for k, text in query.items():
         o, _, h = k.partition(".")
-        name = "learning_rate" if h == urlstate.LR_ALIAS else h
+        name = "learning_rate" if h == surfaces_link.LR_ALIAS else h
         if k in keys:
             continue
         if o not in out["hparams"] or name not in {p.name for p in OPTIMIZERS[o].hparams}:

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import numpy as np
 
-from optlab import engine
+from optlab.core import engine
+from optlab.core.sweeps import best, lr_grid, run_sweep
 from optlab.scenarios.base import Scenario, data_inputs, page_values
 from optlab.scenarios.base import scenario as _s
-from optlab.sweeps import best, lr_grid, run_sweep
 
 _DATA_PAD = 32  # the data checks pad their sweeps to one batch size: one compile for both
 

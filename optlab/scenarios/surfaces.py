@@ -9,9 +9,11 @@ from collections.abc import Mapping
 
 import numpy as np
 
-from optlab import engine, theory, urlstate
-from optlab.metrics import nearest_minimum_distance, steps_to_tolerance
-from optlab.optimizers import OPTIMIZERS
+from optlab.config import surfaces_link
+from optlab.config.surfaces import Config
+from optlab.core import engine, theory
+from optlab.core.metrics import nearest_minimum_distance, steps_to_tolerance
+from optlab.core.optimizers import OPTIMIZERS
 from optlab.scenarios.base import Scenario, run_query
 from optlab.scenarios.base import scenario as _s
 from surfaces import SURFACES
@@ -33,12 +35,12 @@ def _near(traj: engine.Trajectory, point, radius: float) -> int:
 
 
 def _quad(query: Mapping[str, str]) -> theory.Quadratic:
-    cfg = urlstate.parse_query(query)[0]
+    cfg = surfaces_link.parse_query(query)[0]
     return theory.quadratic(SURFACES[cfg.surface], dict(cfg.theta))
 
 
-def _cfg(query: Mapping[str, str]) -> urlstate.Config:
-    return urlstate.parse_query(query)[0]
+def _cfg(query: Mapping[str, str]) -> Config:
+    return surfaces_link.parse_query(query)[0]
 
 
 # ---------------------------------------------------------------------------------------------

@@ -18,7 +18,7 @@ def _train(v_items: tuple, opt: str, hp: tuple, dropout: float):
     """One transformer run (cached: a second ``check()`` call costs nothing)."""
     from optlab.transformer import train as tr
     from optlab.transformer.corpus import CORPORA, Corpus
-    from optlab.transformer.model import Config
+    from optlab.transformer.model import ModelConfig
     from optlab.transformer.tokenizer import CharTokenizer
 
     v = dict(v_items)
@@ -26,9 +26,11 @@ def _train(v_items: tuple, opt: str, hp: tuple, dropout: float):
     if v["train_chars"]:
         text = corpus.train_text[: v["train_chars"]]
         corpus = Corpus(corpus.name, text, corpus.val_text, CharTokenizer.from_text(text))
-    cfg = Config(corpus.tokenizer.vocab_size, v["layers"], v["d"], v["heads"], v["ctx"], dropout)
+    cfg = ModelConfig(
+        corpus.tokenizer.vocab_size, v["layers"], v["d"], v["heads"], v["ctx"], dropout
+    )
     tcfg = tr.TrainConfig(steps=v["steps"], chunk=25, batch_size=v["batch"], init_seed=v["seed"])
-    return tr.train(corpus, cfg, [tr.OptimizerRun(opt, opt, dict(hp))], tcfg)
+    return tr.train(corpus, cfg, [tr.Contestant(opt, opt, dict(hp))], tcfg)
 
 
 def _transformer_runs(q, pairs):

@@ -5,7 +5,7 @@ Modules, bottom-up:
 - ``tokenizer``  character vocabulary with ``<pad> <bos> <eos> <unk>``
 - ``corpus``     built-in corpora (two-digit addition, nursery rhymes, generated sentences) and
   pasted text; the ``CORPORA`` registry
-- ``model``      ``Config``, ``init_params``, ``forward``, ``loss_fn`` (nanoGPT in one file)
+- ``model``      ``ModelConfig``, ``init_params``, ``forward``, ``loss_fn`` (nanoGPT in one file)
 - ``train``      several optimizers from the same init on the same batches, in jitted chunks
 - ``generate``   sampling (temperature, top-k, greedy), teacher forcing vs free generation,
   exact-match accuracy on addition

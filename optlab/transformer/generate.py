@@ -22,7 +22,7 @@ import jax.numpy as jnp
 import numpy as np
 
 from optlab.transformer.corpus import addition_exact_match
-from optlab.transformer.model import Config, Params, forward
+from optlab.transformer.model import ModelConfig, Params, forward
 from optlab.transformer.tokenizer import BOS, EOS, PAD, UNK, CharTokenizer
 
 
@@ -74,7 +74,7 @@ def _pow2(n: int, minimum: int = 8) -> int:
 
 def generate_ids(
     params: Params,
-    cfg: Config,
+    cfg: ModelConfig,
     prompts: Sequence[np.ndarray],
     max_new_tokens: int,
     *,
@@ -117,7 +117,7 @@ def generate_ids(
 
 def generate(
     params: Params,
-    cfg: Config,
+    cfg: ModelConfig,
     tok: CharTokenizer,
     prompt: str = "",
     max_new_tokens: int = 200,
@@ -154,7 +154,7 @@ def _padded(ids: np.ndarray, ctx: int) -> jax.Array:
     return jnp.asarray(buf)
 
 
-def attention_maps(params: Params, cfg: Config, ids: np.ndarray) -> list[np.ndarray]:
+def attention_maps(params: Params, cfg: ModelConfig, ids: np.ndarray) -> list[np.ndarray]:
     """Attention weights ``[H, L, L]`` per layer for one sequence of ``L <= ctx`` ids."""
     ids = np.asarray(ids)[: cfg.ctx]
     _, atts = _forward_full(params, _padded(ids, cfg.ctx), cfg)
@@ -184,7 +184,7 @@ class TeacherVsFree(NamedTuple):
 
 
 def teacher_vs_free(
-    params: Params, cfg: Config, tok: CharTokenizer, text: str, n_prompt: int = 1
+    params: Params, cfg: ModelConfig, tok: CharTokenizer, text: str, n_prompt: int = 1
 ) -> TeacherVsFree:
     """Teacher forcing beside free (greedy) generation on ``<bos> + text`` (cut to ``ctx + 1``
     ids), both starting from its first ``n_prompt`` ids (default: just ``<bos>``)."""
@@ -200,7 +200,7 @@ def teacher_vs_free(
 
 def addition_accuracy(
     params: Params,
-    cfg: Config,
+    cfg: ModelConfig,
     tok: CharTokenizer,
     prompts: Sequence[str],
     batch_size: int = 256,

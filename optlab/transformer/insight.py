@@ -19,7 +19,7 @@ from optlab.transformer import generate, landscape
 from optlab.transformer.corpus import addition_problems
 from optlab.transformer.data import eval_batches, make_data
 from optlab.transformer.lab import Progress, Result
-from optlab.transformer.model import Config, Params, flatten_params, forward, unflatten_params
+from optlab.transformer.model import ModelConfig, Params, flatten_params, forward, unflatten_params
 from optlab.transformer.tokenizer import PAD
 from optlab.transformer.train import eval_loss
 
@@ -111,7 +111,7 @@ class TextPipeline:
     top_probs: np.ndarray  # [L, k]
 
 
-def text_pipeline(params: Params, cfg: Config, tok, text: str, k: int = 3) -> TextPipeline:
+def text_pipeline(params: Params, cfg: ModelConfig, tok, text: str, k: int = 3) -> TextPipeline:
     ids = tok.encode(text, bos=True)[: cfg.ctx]
     buf = np.full((1, cfg.ctx), PAD, np.int32)
     buf[0, : len(ids)] = ids

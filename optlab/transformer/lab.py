@@ -1,6 +1,6 @@
 """The Transformer page's numbers, behind one hashable ``TrainSpec`` (no Streamlit here).
 
-``TrainSpec`` -> corpus, model ``Config``, ``OptimizerRun`` list, ``TrainConfig`` and schedule;
+``TrainSpec`` -> corpus, ``ModelConfig``, ``Contestant`` list, ``TrainConfig`` and schedule;
 ``Training(spec)`` drives the chunked training generator (``train.train_chunks``) round by round
 and keeps a thinned, memory-bounded set of weight snapshots (for checkpoints and the PCA slice;
 ``train_chunks``' own snapshots would be one per chunk, gigabytes at the largest sizes). A
@@ -20,12 +20,12 @@ from dataclasses import dataclass
 import jax
 import numpy as np
 
-from optlab.optimizers import OPTIMIZERS
-from optlab.schedules import SCHEDULES
+from optlab.core.optimizers import OPTIMIZERS
+from optlab.core.schedules import SCHEDULES
 from optlab.transformer import timing
 from optlab.transformer.corpus import CORPORA, Corpus
-from optlab.transformer.model import Config, flatten_params, init_params
-from optlab.transformer.train import ChunkReport, OptimizerRun, TrainConfig, train_chunks
+from optlab.transformer.model import ModelConfig, flatten_params, init_params
+from optlab.transformer.train import ChunkReport, Contestant, TrainConfig, train_chunks
 
 Progress = Callable[[float], None] | None
 DEFAULT_RUNS = (("gd", 0.1), ("momentum", 0.1), ("rmsprop", 0.001), ("adam", 0.003))
@@ -67,12 +67,12 @@ def corpus(name: str, text: str = "") -> Corpus:
     return CORPORA[name].builder(text=text or None)
 
 
-def model_config(spec: TrainSpec, vocab_size: int) -> Config:
-    return Config(vocab_size, spec.n_layer, spec.d_model, spec.n_head, spec.ctx, spec.dropout)
+def model_config(spec: TrainSpec, vocab_size: int) -> ModelConfig:
+    return ModelConfig(vocab_size, spec.n_layer, spec.d_model, spec.n_head, spec.ctx, spec.dropout)
 
 
 @functools.lru_cache(maxsize=64)
-def count_params(cfg: Config) -> int:
+def count_params(cfg: ModelConfig) -> int:
     """The parameter count of ``cfg`` from shapes only (nothing is compiled or allocated)."""
     shapes = jax.eval_shape(lambda k: init_params(k, cfg), jax.random.key(0))
     return sum(math.prod(x.shape) for x in jax.tree.leaves(shapes))
@@ -82,9 +82,9 @@ def label(opt: str) -> str:
     return OPTIMIZERS[opt].display
 
 
-def optimizer_runs(spec: TrainSpec) -> list[OptimizerRun]:
+def optimizer_runs(spec: TrainSpec) -> list[Contestant]:
     reg = {"clip_norm": spec.clip_norm, "l2": spec.l2, "weight_decay": spec.weight_decay}
-    return [OptimizerRun(label(o), o, {"learning_rate": lr}, **reg) for o, lr in spec.runs]
+    return [Contestant(label(o), o, {"learning_rate": lr}, **reg) for o, lr in spec.runs]
 
 
 def train_config(spec: TrainSpec) -> TrainConfig:
@@ -118,7 +118,7 @@ class Result:
 
     spec: TrainSpec
     corpus: Corpus
-    cfg: Config
+    cfg: ModelConfig
     report: ChunkReport
     snap_steps: np.ndarray
     snapshots: dict[str, np.ndarray]
@@ -132,7 +132,7 @@ class Result:
         return list(self.report.val_loss)
 
 
-def start(spec: TrainSpec) -> tuple[Corpus, Config, Iterator[ChunkReport]]:
+def start(spec: TrainSpec) -> tuple[Corpus, ModelConfig, Iterator[ChunkReport]]:
     """The corpus, the model and the training generator (one ``ChunkReport`` per round)."""
     c = corpus(spec.corpus, spec.text)
     cfg = model_config(spec, c.tokenizer.vocab_size)
@@ -228,7 +228,7 @@ def timing_rows(
 ) -> list[dict]:
     """Measured ms per training step: a context sweep and a width sweep (``sweep`` column),
     each row compiled and timed here and now (small sizes: a few seconds each)."""
-    base = Config(vocab_size, **TIMING_BASE)
+    base = ModelConfig(vocab_size, **TIMING_BASE)
     cfgs = [("ctx", dataclasses.replace(base, ctx=c)) for c in CTX_SWEEP]
     cfgs += [("params", dataclasses.replace(base, d_model=d)) for d in WIDTH_SWEEP]
     rows = []

@@ -24,7 +24,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from optlab.transformer.model import Config, Params, loss_fn, unflatten_params
+from optlab.transformer.model import ModelConfig, Params, loss_fn, unflatten_params
 
 _ROW_NORMALISED = ("wte", "wpe")  # embedding tables: one unit per row
 
@@ -105,7 +105,7 @@ def loss_grid(
     d1,
     d2,
     seq_BxT: jax.Array,
-    cfg: Config,
+    cfg: ModelConfig,
     *,
     alphas: np.ndarray,
     betas: np.ndarray,

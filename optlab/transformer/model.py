@@ -28,7 +28,7 @@ Params = dict
 
 
 @dataclass(frozen=True)
-class Config:
+class ModelConfig:
     """Model hyperparameters (hashable: a static argument of the jitted functions)."""
 
     vocab_size: int
@@ -59,7 +59,7 @@ def _dense_init(w: jax.Array) -> dict:
 
 
 @partial(jax.jit, static_argnames="cfg")
-def init_params(key: jax.Array, cfg: Config) -> Params:
+def init_params(key: jax.Array, cfg: ModelConfig) -> Params:
     """GPT-2 initialisation: N(0, 0.02), residual projections scaled by 1/sqrt(2 n_layer).
 
     Jitted, and every matrix is cut from one Gaussian draw (one PRNG call compiles much faster
@@ -152,7 +152,7 @@ def dropout(x: jax.Array, rate: float, key: jax.Array | None) -> jax.Array:
 
 
 def attention(
-    p: dict, x_BxLxD: jax.Array, cfg: Config, key: jax.Array | None
+    p: dict, x_BxLxD: jax.Array, cfg: ModelConfig, key: jax.Array | None
 ) -> tuple[jax.Array, jax.Array]:
     """Causal multi-head self-attention. Returns the output and the weights ``att_BxHxLxL``."""
     B, L, D = x_BxLxD.shape
@@ -179,7 +179,7 @@ def mlp(p: dict, x_BxLxD: jax.Array) -> jax.Array:
 def forward(
     params: Params,
     tokens_BxL: jax.Array,
-    cfg: Config,
+    cfg: ModelConfig,
     *,
     key: jax.Array | None = None,
     train: bool = False,
@@ -220,7 +220,7 @@ def forward(
 def loss_fn(
     params: Params,
     seq_BxT: jax.Array,
-    cfg: Config,
+    cfg: ModelConfig,
     key: jax.Array | None = None,
     train: bool = False,
 ) -> jax.Array:

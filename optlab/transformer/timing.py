@@ -14,7 +14,7 @@ from functools import partial
 import jax
 import jax.numpy as jnp
 
-from optlab.transformer.model import Config, init_params, loss_fn, param_count
+from optlab.transformer.model import ModelConfig, init_params, loss_fn, param_count
 
 
 @partial(jax.jit, static_argnames="cfg")
@@ -23,7 +23,7 @@ def _sgd_step(params, seq_BxT, cfg):
     return jax.tree.map(lambda p, gi: p - 1e-3 * gi, params, g), loss
 
 
-def time_step(cfg: Config, batch_size: int = 32, n_steps: int = 5) -> dict:
+def time_step(cfg: ModelConfig, batch_size: int = 32, n_steps: int = 5) -> dict:
     """One row: ``ctx, d_model, n_layer, n_head, params, compile_s, ms_per_step``."""
     params = init_params(jax.random.key(0), cfg)
     seq_BxT = jax.random.randint(
@@ -55,11 +55,11 @@ def step_time_rows(
     vocab_size: int = 32,
     batch_size: int = 32,
     n_steps: int = 5,
-    base: Config | None = None,
+    base: ModelConfig | None = None,
 ) -> list[dict]:
     """Rows for two sweeps from ``base`` (default: 2 layers, d=64, 4 heads, ctx 64): context
     length (``sweep="ctx"``) and model width (``sweep="d_model"``, ctx fixed)."""
-    base = base or Config(vocab_size=vocab_size)
+    base = base or ModelConfig(vocab_size=vocab_size)
     rows = []
     for ctx in ctxs:
         cfg = dataclasses.replace(base, ctx=ctx)

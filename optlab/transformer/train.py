@@ -5,17 +5,17 @@ is drawn with ``fold_in(key(data_seed), t)`` and its dropout mask with
 ``fold_in(key(dropout_seed), t)``, so no randomness depends on the optimizer.
 
 Speed: one jitted function (``_train_chunk``) runs a ``lax.scan`` of ``chunk`` steps for one
-optimizer. Static: the model ``Config``, the optimizer factory, the batch size, the chunk length
+optimizer. Static: the ``ModelConfig``, the optimizer factory, the batch size, the chunk length
 and the (power-of-two bucketed) corpus size. Traced: every hyperparameter, the per-step
 learning-rate multipliers, clipping, L2 and weight decay, so changing any of them never
 recompiles. ``train_chunks`` drives the chunks from Python and yields a ``ChunkReport`` after
 each round (every run one chunk further) for a progress bar, live curves and an early stop.
 
-Per step, as in ``optlab.engine``: loss gradient -> global-norm clip -> + coupled L2 ->
-optimizer update at ``lr * multiplier[t]`` -> + decoupled weight decay (on every parameter,
-LayerNorm and biases included) -> apply. A step whose loss or gradient is not finite is not
-applied; the run stays frozen from there on and ``diverged_at`` records the step. The clipped
-norm is reported as ``min(raw norm, clip_norm)``, which is what the clip makes it.
+Per step, the lab's one step pipeline (``optlab.core.stepper.condition`` then ``advance``, as
+in ``optlab.core.engine``): loss gradient -> global-norm clip -> + coupled L2 -> optimizer
+update at ``lr * multiplier[t]`` -> + decoupled weight decay (on every parameter, LayerNorm and
+biases included) -> apply. A step whose loss, gradient or result is not finite is not applied;
+the run stays frozen from there on and ``diverged_at`` records the step.
 """
 
 from __future__ import annotations
@@ -31,12 +31,12 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from optlab import transforms
-from optlab.optimizers import OPTIMIZERS, OptimizerSpec
+from optlab.core import stepper, transforms
+from optlab.core.optimizers import OPTIMIZERS, OptimizerSpec
 from optlab.transformer.corpus import Corpus
 from optlab.transformer.data import batch_key, eval_batches, make_data, sample_batch
 from optlab.transformer.model import (
-    Config,
+    ModelConfig,
     Params,
     flatten_params,
     init_params,
@@ -46,7 +46,7 @@ from optlab.transformer.model import (
 
 
 @partial(jax.jit, static_argnames="cfg")
-def eval_loss(params: Params, seqs_NxBxT: jax.Array, cfg: Config) -> jax.Array:
+def eval_loss(params: Params, seqs_NxBxT: jax.Array, cfg: ModelConfig) -> jax.Array:
     """Mean loss over a fixed set of batches (no dropout)."""
     return jax.lax.map(lambda seq: loss_fn(params, seq, cfg), seqs_NxBxT).mean()
 
@@ -67,23 +67,14 @@ def _train_chunk(carry, steps_K, lr_mult_K, *, hp, reg, data, seeds, cfg, factor
         seq_BxT = sample_batch(data, batch_key(seeds[0], t), batch_size, cfg.ctx)
         dkey = jax.random.fold_in(dropout_key, t)
         loss, g = jax.value_and_grad(loss_fn)(params, seq_BxT, cfg, dkey, True)
-        raw_norm = transforms.global_norm(g)
         layer_norms = {name: transforms.global_norm(gr) for name, gr in param_groups(g).items()}
-        g = transforms.clip_by_global_norm(g, reg["clip_norm"])
-        clipped_norm = jnp.where(raw_norm <= reg["clip_norm"], raw_norm, reg["clip_norm"])
-        g = transforms.add_l2(g, params, reg["l2"])
+        g, raw_norm, clipped_norm = stepper.condition(g, params, reg)
         lr = hp["learning_rate"] * lr_mult
-        updates, new_state = factory(**{**hp, "learning_rate": lr}).update(g, state, params)
-        updates = transforms.decoupled_decay(updates, params, lr, reg["weight_decay"])
-        new_params = jax.tree.map(lambda p, u: p + u, params, updates)
-        ok = alive & jnp.isfinite(loss) & jnp.isfinite(raw_norm)
-        keep = partial(jnp.where, ok)
-        new_carry = (
-            jax.tree.map(keep, new_params, params),
-            jax.tree.map(keep, new_state, state),
-            ok,
-            jnp.where(alive & ~ok, t, div_step),
+        update = factory(**{**hp, "learning_rate": lr}).update
+        new_params, new_state, ok = stepper.advance(
+            update, g, state, params, lr, reg["weight_decay"], alive, loss
         )
+        new_carry = (new_params, new_state, ok, jnp.where(alive & ~ok, t, div_step))
         metrics = {
             "loss": loss,
             "grad_norm": raw_norm,
@@ -97,7 +88,7 @@ def _train_chunk(carry, steps_K, lr_mult_K, *, hp, reg, data, seeds, cfg, factor
 
 
 @dataclass(frozen=True)
-class OptimizerRun:
+class Contestant:
     """One contestant: an ``OPTIMIZERS`` entry, its hyperparameters and regularisation.
 
     ``label`` must be unique among the runs (two Adams with different learning rates need two
@@ -166,7 +157,7 @@ class ChunkReport:
         return self.step >= self.total_steps
 
 
-def _check_runs(runs: Sequence[OptimizerRun]) -> None:
+def _check_runs(runs: Sequence[Contestant]) -> None:
     labels = [r.label for r in runs]
     if len(set(labels)) != len(labels):
         raise ValueError(f"run labels must be unique, got {labels}")
@@ -186,8 +177,8 @@ def _concat(old, new):
 
 def train_chunks(
     corpus: Corpus,
-    cfg: Config,
-    runs: Sequence[OptimizerRun],
+    cfg: ModelConfig,
+    runs: Sequence[Contestant],
     tcfg: TrainConfig = TrainConfig(),
     lr_multipliers: np.ndarray | None = None,
 ) -> Iterator[ChunkReport]:
@@ -278,8 +269,8 @@ def train_chunks(
 
 def train(
     corpus: Corpus,
-    cfg: Config,
-    runs: Sequence[OptimizerRun],
+    cfg: ModelConfig,
+    runs: Sequence[Contestant],
     tcfg=TrainConfig(),
     lr_multipliers=None,
 ) -> ChunkReport:

@@ -1,0 +1,1 @@
+"""The About page: update rules, schedules, URL parameters."""

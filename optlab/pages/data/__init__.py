@@ -1,0 +1,1 @@
+"""The Data & SGD page: mini-batch noise, K seeds, data losses."""

@@ -1,0 +1,1 @@
+"""The Scenarios page (``/scenarios``): the gallery of teaching scenarios."""

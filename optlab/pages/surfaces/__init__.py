@@ -1,0 +1,1 @@
+"""The Surfaces page: optimizers racing on a 2-D loss surface."""

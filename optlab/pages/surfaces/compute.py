@@ -1,0 +1,84 @@
+"""The pages' only way to numbers: cached calls into the engine, plots and metrics.
+
+``compute`` is keyed by ``RunKey`` (the hashable part of the configuration that the numbers
+depend on), so revisiting a setting is a cache hit and moving a slider never recompiles (the
+engine takes hyperparameters as arrays and buckets the step count). The theory overlays'
+numbers are cached the same way: the quadratic form per (surface, parameters), the predicted
+curves per run, the Hessian per inspected point.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import numpy as np
+import streamlit as st
+
+from optlab.config.surfaces import Custom, Pairs, RunKey, named_surface, surface_of
+from optlab.config.surfaces import engine_settings as settings
+from optlab.core import engine, metrics, theory
+from optlab.core.schedules import SCHEDULES
+from optlab.viz import overlays, race
+
+__all__ = [
+    "background", "compute", "multipliers", "point_info", "predicted", "quadratic", "results",
+    "settings",
+]  # fmt: skip
+
+
+@st.cache_data(max_entries=64, show_spinner=False)
+def compute(key: RunKey) -> list[engine.Trajectory]:
+    """Every selected optimizer's trajectory for this configuration (one engine call)."""
+    runs = [engine.OptimizerRun(name, dict(hp)) for name, hp in key.optimizers]
+    return engine.run(surface_of(key), runs, key.start, settings(key), theta=dict(key.theta))
+
+
+@st.cache_data(max_entries=32, show_spinner=False)
+def background(surface: str, theta: Pairs, custom: Custom | None = None) -> race.SurfaceImage:
+    """The surface rendered once per (surface, parameters[, user's function]) as the map's
+    background image."""
+    return race.surface_image(named_surface(surface, custom), dict(theta))
+
+
+@st.cache_data(max_entries=64, show_spinner=False)
+def multipliers(schedule: str, steps: int, params: Pairs) -> np.ndarray:
+    """The schedule's learning-rate multiplier per step."""
+    return SCHEDULES[schedule].multipliers(steps, **dict(params))
+
+
+@st.cache_data(max_entries=64, show_spinner=False)
+def results(key: RunKey) -> list[dict]:
+    """One results-table row per optimizer."""
+    minima = surface_of(key).minima
+    return [metrics.summarize(t, minima) for t in compute(key)]
+
+
+@st.cache_resource(max_entries=64, show_spinner=False)
+def quadratic(surface: str, theta: Pairs, custom: Custom | None = None) -> theory.Quadratic | None:
+    """The surface's exact quadratic form, or ``None`` when it is not a quadratic with a
+    minimum (shared between sessions: read-only)."""
+    try:
+        return theory.quadratic(named_surface(surface, custom), dict(theta))
+    except (ValueError, np.linalg.LinAlgError):
+        return None
+
+
+@st.cache_data(max_entries=64, show_spinner=False)
+def predicted(key: RunKey) -> tuple[overlays.Prediction, ...]:
+    """The theory's loss curves for this run's GD / momentum / Nesterov, on a quadratic
+    surface and when they are exact (no clipping, no weight decay); else none."""
+    q = quadratic(key.surface, key.theta, key.custom)
+    if q is None or key.clip != "off" or key.wd != "off":
+        return ()
+    mult = multipliers(key.schedule, key.steps, key.schedule_params)
+    return overlays.predictions(q, key.optimizers, key.start, mult, key.steps)
+
+
+@st.cache_data(max_entries=256, show_spinner=False)
+def point_info(
+    surface: str, theta: Pairs, custom: Custom | None, point: Sequence[float]
+) -> theory.PointInfo | None:
+    """Value, gradient and Hessian eigen-decomposition at ``point`` (``None`` where the
+    Hessian is not finite)."""
+    info = theory.inspect_point(named_surface(surface, custom), point, dict(theta))
+    return info if np.all(np.isfinite(info.eigvals)) else None

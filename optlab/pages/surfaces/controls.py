@@ -1,0 +1,256 @@
+"""The surfaces page's sidebar: every control, seeded from and read back into a ``Config``.
+
+Each group is one function ``(cfg) -> cfg``; a group named in ``?hide=`` is not drawn and
+keeps the configuration's (URL's) values.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Collection
+from dataclasses import replace
+
+import streamlit as st
+
+from optlab.config.surfaces import (
+    CLIP_AT,
+    CLIP_MODES,
+    CUSTOM,
+    FRAME_MS_RANGE,
+    STEPS_RANGE,
+    WD_AT,
+    WD_MODES,
+    Config,
+    bounds_of,
+    surface_defaults,
+    surface_label,
+    surface_names,
+    with_optimizers,
+)
+from optlab.core.optimizers import OPTIMIZERS
+from optlab.core.theory import Quadratic
+from optlab.pages.surfaces import compute, custom_controls
+from optlab.pages.surfaces.state import CFG
+from optlab.shell import widgets
+from optlab.shell.state import force, seed
+from optlab.shell.widgets import (
+    hparam_value,
+    hparam_widget,
+    params_widgets,
+    schedule_widgets,
+)
+from optlab.viz import overlays
+from surfaces import SURFACES
+
+CLIP_LABELS = {"off": "off", "norm": "global norm", "value": "by value"}
+WD_LABELS = {"off": "off", "l2": "coupled L2", "decoupled": "decoupled"}
+CLICK_CURVES = "_optlab_click_curves"
+THEORY_HELP = (
+    "On quadratic surfaces (bowl, ravine, Booth, Matyas): the stability bound lr < 2/L and the "
+    "optimal steps under the GD / momentum learning rates, 2/L on the learning-rate curve, and "
+    "the predicted loss curves (dashed) beside the measured ones. On every surface: the "
+    "Hessian at the inspected point, under *Inside the optimizer*."
+)
+
+
+# ---------------------------------------------------------------------------------------------
+# Groups.
+
+
+def surface_group(cfg: Config) -> Config:
+    seed("surface", cfg.surface)
+    name = st.selectbox("Surface", surface_names(), key="surface", format_func=surface_label)
+    if name != cfg.surface:
+        theta, start = surface_defaults(name, cfg.custom)
+        cfg = replace(cfg, surface=name, theta=theta, start=start)
+        force("start_x", start[0])
+        force("start_y", start[1])
+    if name == CUSTOM:
+        return custom_controls.custom_group(cfg)
+    theta = params_widgets(SURFACES[name].params, cfg.theta, f"theta.{name}")
+    return replace(cfg, theta=theta)
+
+
+def optimizers_group(cfg: Config) -> Config:
+    seed("opt", list(cfg.optimizers))
+    opts = st.multiselect(
+        "Optimizers",
+        list(OPTIMIZERS),
+        key="opt",
+        format_func=lambda n: OPTIMIZERS[n].display,
+        placeholder="Pick optimizers to race",
+    )
+    return with_optimizers(cfg, opts)
+
+
+def hparams_now(cfg: Config) -> Config:
+    """What ``hparams_group(cfg)`` will return, without drawing its widgets: a page can draw
+    what the hyperparameters change first and the sliders after (into a container placed
+    earlier), so the new chart reaches the browser ahead of the sliders."""
+    hparams = []
+    for opt, pairs in cfg.hparams:
+        values = dict(pairs)
+        hparams.append((opt, tuple(
+            (h.name, hparam_value(h, f"hp.{opt}.{h.name}", values[h.name]))
+            for h in OPTIMIZERS[opt].hparams
+        )))  # fmt: skip
+    return replace(cfg, hparams=tuple(hparams))
+
+
+def hparams_group(cfg: Config) -> Config:
+    hparams = []
+    for opt, pairs in cfg.hparams:
+        spec = OPTIMIZERS[opt]
+        values = dict(pairs)
+        first, *rest = spec.hparams
+        new = {first.name: hparam_widget(
+            first, f"hp.{opt}.{first.name}", values[first.name], f"{spec.display} · {first.label}"
+        )}  # fmt: skip
+        note = st.empty()  # right under the learning rate; filled once every value is read
+        if rest:
+            with st.expander(f"{spec.display}: more settings"):
+                st.latex(spec.latex)
+                for h in rest:
+                    new[h.name] = hparam_widget(h, f"hp.{opt}.{h.name}", values[h.name])
+        theory_note(note, cfg, opt, new)
+        hparams.append((opt, tuple((h.name, new[h.name]) for h in spec.hparams)))
+    return replace(cfg, hparams=tuple(hparams))
+
+
+def quadratic_of(cfg: Config) -> Quadratic | None:
+    """The surface's quadratic form when the theory overlays are on (cached), else ``None``."""
+    if not cfg.theory:
+        return None
+    return compute.quadratic(cfg.surface, cfg.theta, cfg.run_key().custom)
+
+
+def theory_note(slot, cfg: Config, opt: str, hp: dict[str, float]) -> None:
+    """Under ``opt``'s learning rate, on a quadratic surface: the Hessian's eigenvalues, the
+    stability bound (``lr < 2/L``), the optimal setting, and a warning past the bound."""
+    if opt not in overlays.BOUNDS or (q := quadratic_of(cfg)) is None:
+        return
+    if (note := overlays.lr_note(opt, q, hp)) is not None:
+        slot.caption(note)
+
+
+def steps_group(cfg: Config) -> Config:
+    seed("steps", cfg.steps)
+    lo, hi = STEPS_RANGE
+    return replace(cfg, steps=int(st.slider("Steps", lo, hi, step=10, key="steps")))
+
+
+def start_group(cfg: Config) -> Config:
+    (x0, x1), (y0, y1) = bounds_of(cfg)
+    seed("start_x", float(cfg.start[0]))
+    seed("start_y", float(cfg.start[1]))
+    left, right = st.columns(2)
+    x = left.number_input("start x", x0, x1, step=0.1, format="%.3f", key="start_x")
+    y = right.number_input("start y", y0, y1, step=0.1, format="%.3f", key="start_y")
+    st.caption("…or click anywhere on the map to start there.")
+    return replace(cfg, start=(float(x), float(y)))
+
+
+def schedule_group(cfg: Config) -> Config:
+    name, params = schedule_widgets("sched", cfg.schedule, cfg.schedule_params)
+    return replace(cfg, schedule=name, schedule_params=params)
+
+
+def lr_curve(slot, cfg: Config) -> None:
+    """Each optimizer's learning rate over the run (drawn into ``slot`` after the main chart,
+    so a slider move updates the race first)."""
+    if slot is None or not cfg.optimizers:
+        return
+    lrs = tuple((OPTIMIZERS[o].display, cfg.hp(o)["learning_rate"]) for o in cfg.optimizers)
+    q = quadratic_of(cfg) if any(o in overlays.BOUNDS for o in cfg.optimizers) else None
+    limit = ("2/L", q.gd_max_lr) if q is not None else None
+    widgets.lr_curve(slot, "lr_curve", cfg.schedule, cfg.steps, cfg.schedule_params, lrs, limit)
+
+
+def clip_group(cfg: Config) -> Config:
+    seed("clip", cfg.clip)
+    mode = st.radio(
+        "Gradient clipping", CLIP_MODES, key="clip", horizontal=True,
+        format_func=CLIP_LABELS.__getitem__,
+    )  # fmt: skip
+    at = cfg.clip_at
+    if mode != "off":
+        at = hparam_widget(CLIP_AT, "clip_at", cfg.clip_at, "clipping threshold")
+    return replace(cfg, clip=mode, clip_at=at)
+
+
+def wd_group(cfg: Config) -> Config:
+    seed("wd", cfg.wd)
+    mode = st.radio(
+        "Weight decay", WD_MODES, key="wd", horizontal=True, format_func=WD_LABELS.__getitem__,
+        help="Coupled L2 adds λθ to the gradient (so adaptive methods rescale it); decoupled "
+        "decay shrinks θ by ηλθ after the update (AdamW-style).",
+    )  # fmt: skip
+    at = cfg.wd_at
+    if mode != "off":
+        at = hparam_widget(WD_AT, "wd_at", cfg.wd_at, "weight decay λ")
+    return replace(cfg, wd=mode, wd_at=at)
+
+
+def display_group(cfg: Config) -> Config:
+    seed("log_loss", cfg.log_loss)
+    seed("frame_ms", cfg.frame_ms)
+    seed("view3d", cfg.view3d)
+    seed("theory", cfg.theory)
+    log_loss = st.toggle("Log-scale loss axis", key="log_loss")
+    lo, hi = FRAME_MS_RANGE
+    frame_ms = st.slider("Animation: ms per frame", lo, hi, step=10, key="frame_ms")
+    view3d = st.toggle("3-D view", key="view3d")
+    theory = st.toggle("Theory overlays", key="theory", help=THEORY_HELP)
+    return replace(
+        cfg, log_loss=bool(log_loss), frame_ms=int(frame_ms), view3d=bool(view3d),
+        theory=bool(theory),
+    )  # fmt: skip
+
+
+GROUPS = (
+    ("surface", surface_group, None),
+    ("optimizers", optimizers_group, None),
+    ("hparams", hparams_group, None),
+    ("steps", steps_group, "Run"),
+    ("start", start_group, None),
+    ("schedule", schedule_group, "Schedule"),
+    ("clip", clip_group, "Gradient transforms"),
+    ("wd", wd_group, None),
+    ("display", display_group, "Display"),
+)
+
+
+def sidebar(cfg: Config, defer: Collection[str] = ()):
+    """Draw every visible control group in the sidebar. Returns the configuration they
+    describe, the (still empty) slot for the learning-rate curve, and for each group named
+    in ``defer`` an empty container in its place (a fragment draws it there, so moving its
+    widgets reruns only that fragment)."""
+    slot, deferred = None, {}
+    with st.sidebar:
+        for name, group, heading in GROUPS:
+            if cfg.hidden(name):
+                continue
+            if heading:
+                st.subheader(heading, divider="gray")
+            if name in defer:
+                deferred[name] = st.container()
+            else:
+                cfg = group(cfg)
+            if name == "schedule":
+                slot = st.empty()
+    return cfg, slot, deferred
+
+
+def on_map_click() -> None:
+    """Callback of the lab chart: a click on the invisible marker grid sets the start point."""
+    event = st.session_state.get("lab_chart")
+    points = (event or {}).get("selection", {}).get("points", [])
+    curves = st.session_state.get(CLICK_CURVES, ())
+    chosen = [p for p in points if p.get("curve_number") in curves and "x" in p and "y" in p]
+    cfg = st.session_state.get(CFG)
+    if not chosen or cfg is None:
+        return
+    (x0, x1), (y0, y1) = bounds_of(cfg)
+    x = min(max(round(float(chosen[-1]["x"]), 3), x0), x1)
+    y = min(max(round(float(chosen[-1]["y"]), 3), y0), y1)
+    force("start_x", x)
+    force("start_y", y)

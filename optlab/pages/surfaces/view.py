@@ -1,0 +1,133 @@
+"""The surfaces page's main area: the race (map + loss), the 3-D view, the optimizer-state
+panel and the results table. Figures come from ``optlab.viz.race``; numbers from ``compute``."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+import pandas as pd
+import streamlit as st
+
+from optlab.config.surfaces import Config, default_optimizers
+from optlab.core.engine import Trajectory
+from optlab.core.optimizers import OPTIMIZERS
+from optlab.pages.surfaces import compute, figures, state
+from optlab.pages.surfaces.controls import CLICK_CURVES, on_map_click
+from optlab.shell.state import force
+from optlab.viz import overlays, race
+
+CHART_CONFIG = {"displaylogo": False, "scrollZoom": False}
+EFF_STEP_HELP = (
+    "**Effective step size** is how far the optimizer actually moved in each coordinate per "
+    "unit of gradient, |Δθᵢ| / |gᵢ|. For plain GD it equals the learning rate η; momentum "
+    "grows it along consistent directions; Adam-style methods divide by a running RMS of the "
+    "gradient, so each coordinate gets its own step: large where gradients are small, small "
+    "where they are large."
+)
+
+
+def lab_chart(cfg: Config) -> race.ReadyFigure:
+    """The map + loss figure with one Play/Pause and scrubber; a click on the map sets the
+    start point."""
+    fig = figures.lab(cfg.run_key(), cfg.frame_ms, cfg.log_loss, cfg.present, cfg.theory)
+    st.session_state[CLICK_CURVES] = tuple(
+        i for i, t in enumerate(fig.spec["data"]) if t.get("name") == race.CLICK_GRID_NAME
+    )
+    st.plotly_chart(
+        fig, key="lab_chart", on_select=on_map_click, selection_mode="points",
+        config=CHART_CONFIG, theme=None,
+    )  # fmt: skip
+    return fig
+
+
+def view3d(cfg: Config) -> None:
+    fig = figures.view3d(cfg.run_key(), cfg.present)
+    st.plotly_chart(fig, key="view3d_chart", config=CHART_CONFIG, theme=None)
+
+
+def divergence_warnings(trajs: list[Trajectory]) -> None:
+    for t in trajs:
+        if t.diverged_at is not None:
+            st.warning(
+                f"**{t.label}** diverged at step {t.diverged_at}: try a smaller learning rate, "
+                "gradient clipping or a schedule with warmup.",
+                icon=":material/warning:",
+            )
+
+
+@st.fragment
+def state_panel(trajs: list[Trajectory]) -> None:
+    """Inside one optimizer at one step. Runs as a fragment: moving its controls reruns only
+    this panel."""
+    cfg = state.load()
+    index = {t.name: i for i, t in enumerate(trajs)}
+    names = list(index)
+    if st.session_state.get("inspect") not in index:
+        force("inspect", cfg.inspect if cfg.inspect in index else names[0])
+    left, right = st.columns([1, 3])
+    name = left.selectbox(
+        "Optimizer", names, key="inspect", format_func=lambda n: trajs[index[n]].label
+    )
+    traj = trajs[index[name]]
+    if traj.steps == 0:
+        right.info(f"{traj.label} diverged at its very first step: there is no state to show.")
+        return
+    if traj.steps == 1:
+        at = 0
+        right.caption(f"{traj.label} ran a single step before diverging: showing step 0.")
+    else:
+        force("at", min(st.session_state.get("at", cfg.at), traj.steps - 1))
+        at = right.slider("Step to inspect", 0, traj.steps - 1, key="at")
+    inspect = "" if name == names[0] else name
+    if (inspect, at) != (cfg.inspect, cfg.at):
+        state.update(lambda c: replace(c, inspect=inspect, at=int(at)))
+    key = cfg.run_key().single(index[name])
+    a, b = st.columns(2)
+    with a:
+        fig = figures.state(traj, key, int(at), cfg.present)
+        st.plotly_chart(fig, key="state_chart", config=CHART_CONFIG, theme=None)
+    with b:
+        fig = figures.eff_step(traj, key, cfg.present)
+        st.plotly_chart(fig, key="eff_chart", config=CHART_CONFIG, theme=None)
+    if cfg.theory:
+        hessian_note(cfg, traj, int(at))
+    st.caption(EFF_STEP_HELP)
+
+
+def hessian_note(cfg: Config, traj: Trajectory, step: int) -> None:
+    """The Hessian at the inspected point: eigenvalues, curvature class, condition number."""
+    point = tuple(float(v) for v in traj.params[step, :2])
+    key = cfg.run_key()
+    info = compute.point_info(cfg.surface, cfg.theta, key.custom, point)
+    if info is not None:
+        st.markdown(overlays.point_note(info, step))
+
+
+def results_table(rows: list[dict]) -> None:
+    df = pd.DataFrame(rows)
+    st.dataframe(
+        df,
+        hide_index=True,
+        column_config={
+            "final loss": st.column_config.NumberColumn(format="%.4g"),
+            "best loss": st.column_config.NumberColumn(format="%.4g"),
+            "distance to minimum": st.column_config.NumberColumn(format="%.4g"),
+            "steps to tolerance": st.column_config.NumberColumn(format="%d"),
+            "path length": st.column_config.NumberColumn(format="%.3g"),
+        },
+    )
+    st.caption(
+        "*steps to tolerance*: first step whose loss is within 10⁻³ of the best known minimum "
+        "(None: never). *distance to minimum*: from the final point to the nearest known "
+        "global minimum."
+    )
+
+
+def empty_state() -> None:
+    st.info(
+        "**No optimizer selected.** Pick one or more in the sidebar under *Optimizers* "
+        f"(for example {', '.join(OPTIMIZERS[o].display for o in default_optimizers())}) and "
+        "they will race from the start point on this surface. You can click the map to move "
+        "the start point.",
+        icon=":material/sports_score:",
+    )

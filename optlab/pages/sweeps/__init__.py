@@ -1,0 +1,1 @@
+"""The Sweeps page: objective vs learning rate, heatmaps, tuned values."""

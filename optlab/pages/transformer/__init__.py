@@ -1,0 +1,1 @@
+"""The Transformer page: a tiny GPT trained by the same optimizers."""

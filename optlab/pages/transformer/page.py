@@ -1,0 +1,243 @@
+"""Tiny transformer: train a character-level GPT with several optimizers on CPU and compare.
+
+Training is not slider-interactive, so it runs on **Train**: a ``Job`` in the session holds the
+training in progress (``lab.Training``); each round of chunks updates the progress bar and
+the curves. A click anywhere (Stop included) makes Streamlit start a new run of the script at
+once, while the old run is still inside a chunk (pure JAX, no Streamlit call to stop it); the
+old run stops at its next drawing call. So the training is advanced only under the job's lock,
+together with storing its result: a new run waits for the chunk in flight, no report is lost.
+**Stop** (a callback) only marks the job stopped — the loop checks the flag between chunks —
+and the page shows the partial result; any other click resumes the loop in the new run.
+Finished runs are kept for every session (``finished``) keyed by the full ``TrainSpec``:
+revisiting a configuration shows it at once, without retraining.
+
+Thin by design: controls and URL state in ``transformer_controls``, panels in
+``transformer_view`` / ``transformer_probe``, numbers in ``optlab.transformer.lab`` /
+``insight``, figures in ``optlab.viz.transformer``.
+"""
+
+from __future__ import annotations
+
+import math
+import threading
+import time
+from collections import OrderedDict
+from dataclasses import dataclass, field
+
+import streamlit as st
+
+from optlab.pages.transformer import controls, view
+from optlab.shell.widgets import notices_box
+from optlab.transformer import lab
+from optlab.transformer.corpus import CORPORA
+from optlab.transformer.lab import Result, TrainSpec
+from optlab.viz import transformer as pt
+
+JOB = "_optlab_tf_job"
+MAX_FINISHED = 16
+CHART_CONFIG = {"displaylogo": False}
+LIVE_EVERY_S = 1.0
+
+
+@dataclass
+class Job:
+    """One press of Train: the generator, the latest (partial) result and the status
+    (``running``, ``stopped``, ``done`` or ``failed``)."""
+
+    spec: TrainSpec
+    training: lab.Training | None = None
+    result: Result | None = None
+    status: str = "running"
+    error: str = ""
+    cached: bool = False
+    lock: threading.Lock = field(default_factory=threading.Lock, repr=False, compare=False)
+
+
+@st.cache_resource(show_spinner=False)
+def finished() -> tuple[OrderedDict, threading.Lock]:
+    """Finished runs for every session, newest last (at most ``MAX_FINISHED``)."""
+    return OrderedDict(), threading.Lock()
+
+
+def remember(result: Result) -> None:
+    store, lock = finished()
+    with lock:
+        store[result.spec] = result
+        store.move_to_end(result.spec)
+        while len(store) > MAX_FINISHED:
+            store.popitem(last=False)
+
+
+def cached(spec: TrainSpec) -> Result | None:
+    store, lock = finished()
+    with lock:
+        return store.get(spec)
+
+
+def on_train(spec: TrainSpec) -> None:
+    if (done := cached(spec)) is not None:
+        st.session_state[JOB] = Job(spec, result=done, status="done", cached=True)
+        return
+    st.session_state[JOB] = Job(spec, lab.Training(spec))
+
+
+def on_stop() -> None:
+    """Mark the job stopped (the chunk in flight, if any, still lands in the result)."""
+    job = st.session_state.get(JOB)
+    if job is not None and job.status == "running":
+        job.status = "stopped"
+
+
+def settle(job: Job) -> None:
+    """Wait for a chunk in flight (an older run may be inside it); release a training that
+    will not be advanced again."""
+    with job.lock:
+        if job.status != "running" and job.training is not None:
+            job.training.close()
+            job.training = None
+
+
+def advance(job: Job) -> bool:
+    """One round of chunks under the job's lock, its report stored before the lock is
+    released; returns whether the job still runs."""
+    with job.lock:
+        if job.status != "running":
+            return False
+        try:
+            more = job.training.advance()
+        except Exception as e:  # shown to the user; the partial result stays
+            job.status, job.error = "failed", f"{type(e).__name__}: {e}"
+            return False
+        job.result = job.training.result
+        if not more:
+            job.status = "done"
+            remember(job.result)
+        return more
+
+
+def status_text(job: Job) -> str:
+    r = job.result.report if job.result is not None else None
+    if r is None:
+        return {
+            "running": "Compiling the training step and running the first chunk…",
+            "stopped": "Stopped before the first chunk finished.",
+        }.get(job.status, "Training failed before the first chunk finished.")
+    if job.status == "running":
+        eta = (
+            "time left: estimated after the next chunk (this one included compiling)"
+            if r.step <= job.spec.chunk
+            else f"about {r.eta_s:.0f} s left"
+        )
+        return f"Step {r.step} of {r.total_steps} · {r.elapsed_s:.0f} s elapsed · {eta}"
+    if job.status == "stopped":
+        return f"Stopped at step {r.step} of {r.total_steps} after {r.elapsed_s:.0f} s."
+    if job.status == "failed":
+        return f"Failed after step {r.step} of {r.total_steps}."
+    where = " (trained earlier; from the cache)" if job.cached else ""
+    n = len(job.result.labels)
+    return f"Done: {r.total_steps} steps × {n} optimizers in {r.elapsed_s:.0f} s{where}."
+
+
+def draw(job: Job, progress, chart, key: str, curves: bool = True) -> None:
+    progress.progress(
+        job.result.report.step / job.result.report.total_steps if job.result else 0.0,
+        text=status_text(job),
+    )
+    if curves and job.result is not None:
+        r = job.result.report
+        fig = pt.loss_curves_figure(
+            {k: m["loss"] for k, m in r.metrics.items()},
+            r.val_steps,
+            r.val_loss,
+            view.colors(job.spec),
+            r.total_steps,
+        )
+        chart.plotly_chart(fig, key=key, config=CHART_CONFIG, theme=None)
+
+
+def train_loop(job: Job, progress, chart) -> None:
+    """Advance the job round by round, drawing after each. The curves are redrawn at most
+    every ``LIVE_EVERY_S`` (a plot takes the browser a moment to draw; fast chunks would keep
+    it blank), the progress bar after every round."""
+    draw(job, progress, chart, "t.live.start")
+    drawn = -math.inf
+    running, rounds = True, 0
+    while running:
+        running = advance(job)
+        rounds += 1
+        now = time.monotonic()
+        due = not running or now - drawn >= LIVE_EVERY_S
+        draw(job, progress, chart, f"t.live.{rounds}", curves=due)
+        drawn = now if due else drawn
+    settle(job)
+
+
+def shown_job(spec: TrainSpec) -> Job | None:
+    """The job whose results the page shows: this configuration's, else a finished run of it
+    from the cache, else the last job (flagged as another configuration)."""
+    job = st.session_state.get(JOB)
+    if job is not None and (job.spec == spec or job.status == "running"):
+        return job
+    if (done := cached(spec)) is not None:
+        job = Job(spec, result=done, status="done", cached=True)
+        st.session_state[JOB] = job
+        return job
+    return job if job is not None and job.result is not None else None
+
+
+def render() -> None:
+    cfg = controls.load()
+    cfg, error = controls.sidebar(cfg)
+    controls.save(cfg)
+    st.markdown("### Tiny transformer")
+    st.caption(
+        "A character-level GPT (the nanoGPT recipe, in JAX) trained on your CPU by several "
+        "optimizers from the same initial weights on the same batches."
+    )
+    notices_box(controls.notices())
+    if error is not None:
+        st.info("Fix the text in the sidebar to train on it.", icon=":material/edit_note:")
+        return
+    if not cfg.optimizers:
+        st.info("Pick at least one optimizer in the sidebar.", icon=":material/tune:")
+        return
+    spec = cfg.train_spec()
+    job = shown_job(spec)
+    running = job is not None and job.status == "running"
+    left, right, _ = st.columns([1, 1, 6])
+    left.button(
+        "Train",
+        key="t.train",
+        type="primary",
+        icon=":material/play_arrow:",
+        on_click=on_train,
+        args=(spec,),
+    )
+    right.button(
+        "Stop", key="t.stop", icon=":material/stop:", on_click=on_stop, disabled=not running
+    )
+    progress, chart = st.empty(), st.empty()
+    if job is None:
+        n, corpus = len(cfg.optimizers), CORPORA[cfg.corpus].display
+        progress.info(
+            f"Press **Train** to train {n} optimizer{'s' * (n > 1)} for {cfg.steps} steps on "
+            f"*{corpus}*. On two CPU cores the default setup takes about a minute the first "
+            "time (the first chunk compiles the training step) and about half that afterwards.",
+            icon=":material/model_training:",
+        )
+        return
+    if job.spec != spec:
+        st.warning(
+            ("Training" if running else "These results are for")
+            + " the settings of the last **Train**; press **Train** for the current ones.",
+            icon=":material/history:",
+        )
+    if running:
+        train_loop(job, progress, chart)
+        st.rerun()  # redraw with the buttons' new state (the results are cached by then)
+    settle(job)
+    draw(job, progress, chart, "t.curves")
+    if job.status == "failed":
+        st.error(f"Training stopped with an error: {job.error}", icon=":material/error:")
+    if job.result is not None and job.status != "running":
+        view.results(job.result, stopped=job.status != "done")

@@ -1,0 +1,91 @@
+"""Process-wide setup shared by every page: JAX's persistent compilation cache, the garbage
+collector's tuning, projector mode, and a page that reloads itself from its URL when it
+reconnects to a restarted server."""
+
+from __future__ import annotations
+
+import gc
+import os
+from pathlib import Path
+
+import jax
+import streamlit as st
+
+from optlab.config.links import parse_bool
+from optlab.shell.state import state_keys
+
+
+def cache_dir() -> str:
+    return os.environ.get("OPTLAB_JAX_CACHE", str(Path.home() / ".cache" / "optlab" / "jax"))
+
+
+def enable_compilation_cache() -> None:
+    """Keep XLA executables on disk so a fresh server process starts warm."""
+    jax.config.update("jax_compilation_cache_dir", cache_dir())
+    jax.config.update("jax_persistent_cache_min_compile_time_secs", 0)
+
+
+def presenting() -> bool:
+    """``?present=1`` (or the session's current configuration) asks for projector mode."""
+    cfg = st.session_state.get(state_keys("surfaces")[0])
+    if cfg is not None:
+        return bool(cfg.present)
+    text = st.query_params.get("present")
+    try:
+        return parse_bool(text) if text else False
+    except ValueError:
+        return False
+
+
+# Streamlit's frontend reconnects on its own after a server restart, but to a new server session
+# that has never run the page: it drops the fragment reruns the sliders ask for (the fragment
+# "does not exist anymore") until something reruns the whole page. Every stream socket opened
+# after this script ran is such a reconnect, so reload the page once it is open: the URL
+# holds the whole configuration, and the reloaded page is the view the student had.
+RELOAD_ON_RECONNECT = """<script>
+(() => {
+  if (window.optlabReloadOnReconnect) return;
+  window.optlabReloadOnReconnect = true;
+  const Native = window.WebSocket;
+  window.WebSocket = class extends Native {
+    constructor(url, protocols) {
+      super(url, protocols);
+      if (String(url).includes("/_stcore/stream")) {
+        this.addEventListener("open", () => window.location.reload(), { once: true });
+      }
+    }
+  };
+})();
+</script>"""
+
+
+def reload_on_reconnect() -> None:
+    """Make the open page reload itself from its URL after the server comes back."""
+    st.html(RELOAD_ON_RECONNECT, unsafe_allow_javascript=True)
+
+
+@st.cache_resource(show_spinner=False)
+def freeze_imports() -> bool:
+    """Once per server process, before its first page: move everything alive (the ~200k
+    objects of JAX, plotly, pandas, Streamlit and optlab, all imported by now) to the garbage
+    collector's permanent generation, which collections skip.
+
+    Streamlit runs a full ``gc.collect()`` after every script run (``runner.postScriptGC``);
+    over those objects that took 110–380 ms of CPU per slider move on this 2-core machine,
+    holding the GIL (the server could not even send the new chart meanwhile). Frozen, it
+    takes a few ms. See ``settle_heap`` for what the first page adds (``optlab.shell.navigation``
+    runs both around every page).
+    """
+    gc.freeze()
+    return True
+
+
+@st.cache_resource(show_spinner=False)
+def settle_heap() -> bool:
+    """Once per server process, after its first page: collect what that page left behind
+    (JAX traces of the first compiles…; only objects created since ``freeze_imports`` are
+    examined) and freeze what stays (compiled functions, the first cache entries). Later
+    objects (sessions, cache entries) are collected as usual."""
+    gc.collect()
+    gc.freeze()
+    return True

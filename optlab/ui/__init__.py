@@ -1,1 +1,0 @@
-"""Streamlit pages and their glue: thin layers over the engine, plots and exports."""

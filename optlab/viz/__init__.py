@@ -1,0 +1,2 @@
+"""Figures: arrays and trajectories in, plotly figure specs out (no Streamlit), one style for
+every page."""

@@ -1,0 +1,300 @@
+"""The app driven headless with Streamlit's AppTest: every control, links, notices, no traceback.
+
+One AppTest run is reused for the control tour (each change is a rerun, ~0.1–0.5 s); JAX
+compiles are cached in the process, so later fresh runs are quick.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+
+import jax
+import pytest
+from jax._src import compilation_cache
+from streamlit.testing.v1 import AppTest
+
+from optlab.config.surfaces import CLIP_AT, WD_AT, default_config
+from optlab.config.surfaces_link import parse_query, to_query
+from optlab.core.optimizers import OPTIMIZERS
+from optlab.core.params import value_grid
+from optlab.core.schedules import SCHEDULES
+from surfaces import SURFACES
+from tests.support.apptest import lab_spec, open_page, page_source
+
+TIMEOUT = 60
+
+
+def run_app(query: dict[str, str] | None = None) -> AppTest:
+    return open_page(None, query, TIMEOUT)
+
+
+def traj_data(at: AppTest) -> dict[str, list]:
+    """The optimizer path and loss traces (not the click grid, landmarks or frames)."""
+    labels = {s.display for s in OPTIMIZERS.values()}
+    out: dict[str, list] = {}
+    for i, tr in enumerate(lab_spec(at)["data"]):
+        if tr.get("name") in labels:
+            out[f"{i}:{tr['name']}"] = [tr.get("x"), tr.get("y")]
+    return out
+
+
+def other(grid, value):
+    """A grid value different from ``value``, far enough to change a run."""
+    return grid[0] if value != grid[0] else grid[-1]
+
+
+def changed(at: AppTest, act, what: str = "") -> None:
+    """Perform ``act`` (a rerun) and check the trajectories changed and nothing raised."""
+    before = traj_data(at)
+    act()
+    assert not at.exception, [e.value for e in at.exception]
+    assert traj_data(at) != before, f"{what}: the trajectories did not change"
+
+
+def warnings_text(at: AppTest) -> str:
+    return "\n".join(w.value for w in at.warning)
+
+
+# ---------------------------------------------------------------------------------------------
+
+
+@pytest.fixture(autouse=True, scope="module")
+def _private_jax_cache(tmp_path_factory):
+    """app.py turns on JAX's persistent compilation cache for the process: point it at a
+    temporary directory and turn it off again afterwards, so later test modules (which count
+    compiles) see a process without it."""
+    names = ("jax_compilation_cache_dir", "jax_persistent_cache_min_compile_time_secs")
+    saved = {n: getattr(jax.config, n) for n in names}
+    old_env = os.environ.get("OPTLAB_JAX_CACHE")
+    os.environ["OPTLAB_JAX_CACHE"] = str(tmp_path_factory.mktemp("jax-cache"))
+    yield
+    if old_env is None:
+        os.environ.pop("OPTLAB_JAX_CACHE", None)
+    else:
+        os.environ["OPTLAB_JAX_CACHE"] = old_env
+    for n, v in saved.items():
+        jax.config.update(n, v)
+    compilation_cache.reset_cache()
+
+
+@pytest.fixture(scope="module")
+def at() -> AppTest:
+    return run_app()
+
+
+def test_entry_shows_the_lab_by_default(at):
+    cfg = default_config()
+    assert at.selectbox(key="surface").value == cfg.surface
+    assert at.multiselect(key="opt").value == list(cfg.optimizers)
+    data = traj_data(at)
+    assert len(data) == 2 * len(cfg.optimizers)  # a map path and a loss curve each
+    spec = lab_spec(at)
+    assert spec["layout"]["images"], "the surface background image is missing"
+    assert spec["frames"], "the animation has no frames"
+    assert at.code[0].value.startswith("http")  # the share link
+
+
+def test_every_hyperparameter_changes_the_run(at):
+    for opt in default_config().optimizers:
+        for h in OPTIMIZERS[opt].hparams:
+            key = f"hp.{opt}.{h.name}"
+            if h.kind == "bool":
+                w = at.toggle(key=key)
+                changed(at, lambda w=w: w.set_value(not w.value).run(), key)
+                at.toggle(key=key).set_value(bool(h.default)).run()
+            else:
+                w = at.select_slider(key=key)
+                old = w.value
+                target = value_grid(h)[-1] if h.name == "eps" else other(value_grid(h), old)
+                changed(at, lambda w=w, t=target: w.set_value(t).run(), key)
+                at.select_slider(key=key).set_value(old).run()
+    assert not at.query_params  # every value back at its default: a clean URL
+
+
+def test_run_controls_change_the_run(at):
+    changed(at, lambda: at.slider(key="steps").set_value(300).run())
+    assert at.query_params["steps"] == "300"
+    x = at.number_input(key="start_x")
+    changed(at, lambda: x.set_value(x.value + 0.25).run())
+    y = at.number_input(key="start_y")
+    changed(at, lambda: y.set_value(y.value - 0.25).run())
+    assert "start" in at.query_params
+
+
+def test_schedule_and_its_parameters(at):
+    for name, spec in SCHEDULES.items():
+        if name == at.selectbox(key="sched").value:
+            continue
+        changed(at, lambda n=name: at.selectbox(key="sched").set_value(n).run())
+        for p in spec.params:
+            w = at.select_slider(key=f"sched.{name}.{p.name}")
+            changed(at, lambda w=w, p=p: w.set_value(other(value_grid(p), w.value)).run())
+    at.selectbox(key="sched").set_value("constant").run()
+    assert not at.exception
+
+
+def test_clipping_and_weight_decay(at):
+    changed(at, lambda: at.radio(key="clip").set_value("norm").run())
+    changed(at, lambda: at.select_slider(key="clip_at").set_value(value_grid(CLIP_AT)[0]).run())
+    changed(at, lambda: at.radio(key="clip").set_value("value").run())
+    at.radio(key="clip").set_value("off").run()
+    changed(at, lambda: at.radio(key="wd").set_value("l2").run())
+    changed(at, lambda: at.select_slider(key="wd_at").set_value(value_grid(WD_AT)[-1]).run())
+    changed(at, lambda: at.radio(key="wd").set_value("decoupled").run())
+    at.radio(key="wd").set_value("off").run()
+    assert not at.exception
+
+
+def test_display_controls(at):
+    axis_type = lab_spec(at)["layout"]["yaxis2"].get("type")
+    at.toggle(key="log_loss").set_value(not at.toggle(key="log_loss").value).run()
+    assert lab_spec(at)["layout"]["yaxis2"].get("type") != axis_type
+
+    def frame_ms():
+        menu = lab_spec(at)["layout"]["updatemenus"][0]["buttons"][0]
+        return menu["args"][1]["frame"]["duration"]
+
+    at.slider(key="frame_ms").set_value(200).run()
+    assert frame_ms() == 200
+    n_charts = len(at.get("plotly_chart"))
+    at.toggle(key="view3d").set_value(True).run()
+    assert not at.exception
+    assert len(at.get("plotly_chart")) == n_charts + 1
+    at.toggle(key="view3d").set_value(False).run()
+
+
+def test_state_panel(at):
+    def spec():
+        return [c.proto.spec for c in at.get("plotly_chart") if "state_chart" in c.proto.id]
+
+    before = spec()
+    at.slider(key="at").set_value(at.slider(key="at").max).run()
+    assert not at.exception
+    assert spec() != before
+    names = at.selectbox(key="inspect").options
+    at.selectbox(key="inspect").set_value(names[-1]).run()
+    assert not at.exception
+    assert at.query_params.get("at")
+
+
+def test_surface_and_its_parameters(at):
+    current = at.selectbox(key="surface").value
+    target = next((s for s in SURFACES.values() if s.params and s.name != current), None)
+    target = target or next(s for s in SURFACES.values() if s.name != current)
+    changed(at, lambda: at.selectbox(key="surface").set_value(target.name).run())
+    assert lab_spec(at)["layout"]["images"]
+    (x0, x1), _ = target.bounds
+    assert x0 <= at.number_input(key="start_x").value <= x1
+    for p in target.params:
+        w = at.select_slider(key=f"theta.{target.name}.{p.name}")
+        changed(at, lambda w=w, p=p: w.set_value(other(value_grid(p), w.value)).run())
+
+
+def test_optimizer_selection_and_exports(at):
+    extra = next(o for o in OPTIMIZERS if o not in at.multiselect(key="opt").value)
+    changed(at, lambda: at.multiselect(key="opt").select(extra).run())
+    assert at.select_slider(key=f"hp.{extra}.learning_rate")
+    assert len(at.get("download_button")) == 2  # CSV and HTML; the GIF is built on request
+    at.button(key="build_gif").click().run()
+    assert not at.exception
+    assert len(at.get("download_button")) == 3
+
+
+def test_empty_selection_shows_the_empty_state(at):
+    at.multiselect(key="opt").set_value([]).run()
+    assert not at.exception
+    assert any("No optimizer selected" in i.value for i in at.info)
+    assert lab_spec(at)["layout"]["images"]  # the map is still there to pick a start
+    assert at.query_params["opt"] == "none"
+
+
+# ---------------------------------------------------------------------------------------------
+# Links.
+
+
+def test_shared_link_restores_the_configuration():
+    opt = next(iter(OPTIMIZERS))
+    spec = OPTIMIZERS[opt]
+    lr = value_grid(spec.hparams[0])[3]
+    query = {"opt": opt, f"{opt}.lr": str(lr), "steps": "123", "sched": "cosine",
+             "clip": "value", "wd": "l2", "log": "0", "frame_ms": "150"}  # fmt: skip
+    cfg, notices = parse_query(query)
+    assert notices == []
+    at = run_app(to_query(cfg))
+    assert at.multiselect(key="opt").value == [opt]
+    assert at.select_slider(key=f"hp.{opt}.learning_rate").value == lr
+    assert at.slider(key="steps").value == 123
+    assert at.selectbox(key="sched").value == "cosine"
+    assert at.radio(key="clip").value == "value"
+    assert at.radio(key="wd").value == "l2"
+    assert at.toggle(key="log_loss").value is False
+    assert at.slider(key="frame_ms").value == 150
+    assert not at.warning
+    assert "steps=123" in at.code[0].value
+
+
+@pytest.mark.parametrize(
+    "query",
+    [
+        {"surface": "nope", "steps": "-5"},
+        {"opt": "gd,nonsense", "gd.lr": "abc", "start": "nan,nan"},
+        {"steps": "1000000000", "hide": "bogus", "present": "2", "x" * 300: "1"},
+        {"sched": "weird", "clip": "always", "wd_at": "1e99", "surface": "é" * 5000},
+    ],
+    ids=["surface-steps", "opt-lr-start", "huge", "sched-clip-wd"],
+)
+def test_garbage_link_shows_a_notice_and_no_traceback(query):
+    at = run_app(query)
+    text = warnings_text(at)
+    assert "ignored" in text
+    assert traj_data(at)
+
+
+def test_diverging_learning_rate_warns():
+    opt = next(o for o in default_config().optimizers if o in OPTIMIZERS)
+    at = run_app({"opt": opt, f"{opt}.lr": "10"})
+    text = warnings_text(at)
+    assert f"{OPTIMIZERS[opt].display}** diverged at step" in text
+    assert "diverged at step" in json.dumps(at.dataframe[0].value.to_dict("records"))
+
+
+def test_presentation_mode_and_hidden_groups():
+    at = run_app({"present": "1", "hide": "schedule,clip,wd,display", "clip": "norm"})
+    keys = {w.key for w in (*at.radio, *at.selectbox, *at.toggle)}
+    assert not {"sched", "clip", "wd", "log_loss", "view3d"} & keys
+    assert lab_spec(at)["layout"]["height"] > 600
+    assert at.query_params["clip"] == "norm"  # hidden, but the link keeps its value
+
+
+def test_moving_a_slider_does_not_recompile(compile_counter):
+    at = run_app()
+    w = at.select_slider(key=f"hp.{default_config().optimizers[0]}.learning_rate")
+    w.set_value(other(value_grid(OPTIMIZERS[w.key.split(".")[1]].hparams[0]), w.value)).run()
+    compile_counter.count = 0
+    grid = value_grid(OPTIMIZERS[w.key.split(".")[1]].hparams[0])
+    for v in (grid[5], grid[10], grid[20]):
+        at.select_slider(key=w.key).set_value(v).run()
+    assert not at.exception
+    assert compile_counter.count == 0
+
+
+# ---------------------------------------------------------------------------------------------
+# The pages on their own.
+
+
+def test_surfaces_page_runs_on_its_own():
+    at = AppTest.from_string(page_source("surfaces"), default_timeout=TIMEOUT).run()
+    assert not at.exception
+    assert traj_data(at)
+
+
+def test_about_page_lists_every_optimizer_and_the_link_parameters():
+    at = AppTest.from_string(page_source("about"), default_timeout=TIMEOUT).run()
+    assert not at.exception
+    assert len(at.latex) >= len(OPTIMIZERS) + len(SCHEDULES)
+    text = "\n".join(m.value for m in at.markdown)
+    for spec in OPTIMIZERS.values():
+        assert spec.display in text
+    for param in ("present", "hide", "opt", "steps", "start"):
+        assert f"`{param}`" in text
