@@ -1,0 +1,87 @@
+"""What the server does before its first visitor, and its extra routes (``app.py`` hands both
+to ``st.App``, Streamlit on Starlette).
+
+At start: JAX's persistent compilation cache is switched on, then a background thread runs
+every ``WARMUPS`` entry in order, at the lowest CPU priority, so the first visit finds the
+default scenario compiled (and later entries precompile what a visitor may click next). A
+warm-up that fails is logged and skipped: it only costs the visitor the compile it meant to
+save.
+
+Routes: ``/optlab/server-id`` answers this process's random id, so an open page can tell a
+network blip (same id) from a restarted server (a new id).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import os
+import secrets
+import threading
+from collections.abc import Callable
+from contextlib import asynccontextmanager
+
+from starlette.requests import Request
+from starlette.responses import JSONResponse
+from starlette.routing import Route
+
+from optlab.config.surfaces import default_config, engine_settings, surface_of
+from optlab.core import engine
+from optlab.shell import setup
+
+log = logging.getLogger("optlab.startup")
+SERVER_ID = secrets.token_hex(8)  # new for every server process
+SERVER_ID_PATH = "/optlab/server-id"
+
+
+def warm_surfaces_default() -> None:
+    """The Surfaces page's default race, through the engine (compiles what the first visit
+    runs)."""
+    cfg = default_config()
+    runs = [engine.OptimizerRun(name, dict(hp)) for name, hp in cfg.hparams]
+    engine.run(surface_of(cfg), runs, cfg.start, engine_settings(cfg), theta=dict(cfg.theta))
+
+
+# In order: what the first visitor needs first. Each entry takes no arguments.
+WARMUPS: list[Callable[[], None]] = [warm_surfaces_default]
+
+
+def _lowest_priority() -> None:
+    """Make the calling thread the last to get a core (Linux: nice applies per thread)."""
+    with contextlib.suppress(AttributeError, OSError):  # elsewhere: normal priority
+        os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), 19)
+
+
+def run_warmups(warmups: list[Callable[[], None]] | None = None) -> list[str]:
+    """Run each warm-up (``WARMUPS`` by default); returns the names of those that failed."""
+    failed = []
+    for warm in warmups if warmups is not None else WARMUPS:
+        try:
+            warm()
+        except Exception:  # a warm-up must never take the server down
+            log.exception("warm-up %s failed", warm.__name__)
+            failed.append(warm.__name__)
+    return failed
+
+
+def _background() -> None:
+    _lowest_priority()
+    run_warmups()
+
+
+@asynccontextmanager
+async def lifespan(app):
+    """``st.App``'s lifespan: the compile cache on, the warm-ups started in the background."""
+    del app
+    setup.enable_compilation_cache()
+    if os.environ.get("OPTLAB_NO_WARMUP") != "1":
+        threading.Thread(target=_background, name="optlab-warmup", daemon=True).start()
+    yield {"server_id": SERVER_ID}
+
+
+async def server_id(request: Request) -> JSONResponse:
+    del request
+    return JSONResponse({"id": SERVER_ID}, headers={"Cache-Control": "no-store"})
+
+
+ROUTES = [Route(SERVER_ID_PATH, server_id)]
