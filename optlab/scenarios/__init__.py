@@ -1,11 +1,11 @@
 """A library of teaching scenarios: named setups that show one effect each, with a proof.
 
-Each ``Scenario`` is a page (``surfaces``, ``data`` or ``transformer``) plus a URL query for it,
-a paragraph on what to notice, one question for students, and a ``check()`` that runs the
-engine directly and returns ``(passed, evidence)`` — the stated effect, measured.
+Each ``Scenario`` is a page plus links to it in that page's own link scheme, a paragraph on
+what to notice, one question for students, and a ``check()`` that reads its links as the page
+does, runs the engine and returns ``(passed, evidence)`` — the stated effect, measured.
 
-The package: ``base`` (the type, the query → engine adapters, the page-query readers),
-``surfaces``, ``data`` and ``transformer`` (each page's scenarios and their checks).
+The package: ``base`` (the type, the link schemes, the config → engine adapters), then one
+module per page (``surfaces``, ``data``, ``transformer``) with its scenarios and checks.
 ``SCENARIOS`` lists them all in teaching order.
 """
 
@@ -13,13 +13,13 @@ from __future__ import annotations
 
 from optlab.scenarios import data, surfaces, transformer
 from optlab.scenarios.base import (
-    PAGE_KEYS,
+    LINK_SCHEMES,
     PAGES,
     Check,
     EngineInputs,
     Scenario,
     config_to_engine,
-    parse_page_query,
+    read_link,
     run_query,
 )
 
@@ -28,6 +28,6 @@ SCENARIOS: dict[str, Scenario] = {
 }
 
 __all__ = [
-    "PAGES", "PAGE_KEYS", "SCENARIOS", "Check", "EngineInputs", "Scenario", "config_to_engine",
-    "parse_page_query", "run_query",
+    "LINK_SCHEMES", "PAGES", "SCENARIOS", "Check", "EngineInputs", "Scenario",
+    "config_to_engine", "read_link", "run_query",
 ]  # fmt: skip

@@ -1,4 +1,5 @@
-"""The transformer-page scenarios (Adam vs SGD, overfitting and dropout) and their checks."""
+"""The Transformer-page scenarios (Adam vs SGD, overfitting and dropout) and their checks, each
+link in the page's own scheme (``optlab.config.transformer``)."""
 
 from __future__ import annotations
 
@@ -6,37 +7,36 @@ import functools
 
 import numpy as np
 
-from optlab.scenarios.base import PAGE_KEYS, Scenario, page_values
+from optlab.scenarios.base import Scenario, read_link
 from optlab.scenarios.base import scenario as _s
 
-_TINY = {"corpus": "rhymes", "train_chars": "1500", "steps": "150", "layers": "1", "d": "32",
-         "heads": "2", "ctx": "32", "batch": "16", "adam.lr": "0.01"}  # fmt: skip
+_TINY = {"corpus": "rhymes", "layers": "1", "d": "32", "heads": "2", "ctx": "32",
+         "steps": "150", "adam.lr": "0.01"}  # fmt: skip
+# What the checks set that the Transformer page has no control for (yet): a shorter training
+# text for the overfitting scenario (0: the whole corpus), the batch size and the seed.
+_CHECK_ONLY = {"train_chars": 0, "batch": 16, "seed": 0}
 
 
 @functools.lru_cache(maxsize=16)
-def _train(v_items: tuple, opt: str, hp: tuple, dropout: float):
-    """One transformer run (cached: a second ``check()`` call costs nothing)."""
+def _train(cfg, opt: str, train_chars: int):
+    """One run of ``opt`` on the Transformer-page configuration ``cfg`` (a ``TfConfig``;
+    cached: a second ``check()`` call costs nothing)."""
     from optlab.transformer import train as tr
     from optlab.transformer.corpus import CORPORA, Corpus
     from optlab.transformer.model import ModelConfig
     from optlab.transformer.tokenizer import CharTokenizer
 
-    v = dict(v_items)
-    corpus = CORPORA[v["corpus"]].builder()
-    if v["train_chars"]:
-        text = corpus.train_text[: v["train_chars"]]
+    corpus = CORPORA[cfg.corpus].builder()
+    if train_chars:
+        text = corpus.train_text[:train_chars]
         corpus = Corpus(corpus.name, text, corpus.val_text, CharTokenizer.from_text(text))
-    cfg = ModelConfig(
-        corpus.tokenizer.vocab_size, v["layers"], v["d"], v["heads"], v["ctx"], dropout
+    model = ModelConfig(
+        corpus.tokenizer.vocab_size, cfg.n_layer, cfg.d_model, cfg.n_head, cfg.ctx, cfg.dropout
     )
-    tcfg = tr.TrainConfig(steps=v["steps"], chunk=25, batch_size=v["batch"], init_seed=v["seed"])
-    return tr.train(corpus, cfg, [tr.Contestant(opt, opt, dict(hp))], tcfg)
-
-
-def _transformer_runs(q, pairs):
-    v = page_values("transformer", q)
-    items = tuple((k, v[k]) for k in PAGE_KEYS["transformer"] if k not in {"opt", "dropout"})
-    return [_train(items, o, tuple(sorted(v["hparams"][o].items())), d) for o, d in pairs]
+    tcfg = tr.TrainConfig(steps=cfg.steps, chunk=25, batch_size=_CHECK_ONLY["batch"],
+                          init_seed=_CHECK_ONLY["seed"])  # fmt: skip
+    run = tr.Contestant(opt, opt, {"learning_rate": cfg.lr(opt)})
+    return tr.train(corpus, model, [run], tcfg)
 
 
 def _tail(report, opt: str) -> float:
@@ -44,8 +44,9 @@ def _tail(report, opt: str) -> float:
 
 
 def _adam_vs_sgd(q):
-    opts = page_values("transformer", q)["opt"]
-    a, s = _transformer_runs(q, [(o, 0.0) for o in opts])
+    cfg = read_link("transformer", q)
+    opts = cfg.optimizers
+    a, s = (_train(cfg, o, _CHECK_ONLY["train_chars"]) for o in opts)
     la, ls = _tail(a, opts[0]), _tail(s, opts[1])
     va, vs = a.val_loss[opts[0]][-1], s.val_loss[opts[1]][-1]
     return la < ls - 0.15 and va < vs, (
@@ -54,10 +55,11 @@ def _adam_vs_sgd(q):
     )
 
 
-def _dropout(q):
-    v = page_values("transformer", q)
-    o = v["opt"][0]
-    (plain, drop), (d0, d1) = _transformer_runs(q, [(o, d) for d in v["dropout"]]), v["dropout"]
+def _dropout(queries):
+    cfgs = [read_link("transformer", q) for q in queries]
+    o = cfgs[0].optimizers[0]
+    plain, drop = (_train(c, o, _OVERFIT_CHARS) for c in cfgs)
+    d0, d1 = (c.dropout for c in cfgs)
     vp, vd = plain.val_loss[o], drop.val_loss[o]
     rise = vp[-1] - vp.min()
     ok = rise > 0.1 and vd[-1] < vp[-1] and vd[-1] - vd.min() < rise
@@ -68,15 +70,18 @@ def _dropout(q):
     )
 
 
+_OVERFIT_CHARS = 1500  # the dropout check trains on this much text, so that it overfits
+
 SCENARIOS: tuple[Scenario, ...] = (
     _s("transformer-adam-vs-sgd", "Adam vs SGD on a transformer", "transformer",
-       {**_TINY, "train_chars": "0", "opt": "adam,gd", "gd.lr": "0.1"},
+       {**_TINY, "opt": "adam,gd", "gd.lr": "0.1"},
        "The same tiny transformer, init and batches. Adam adapts the step of every weight to "
        "its own gradient scale (embeddings, attention and MLP differ by orders of magnitude); "
        "plain SGD with one global step is far slower.",
        "Which layers' gradients are largest, and what does that do to SGD?", _adam_vs_sgd),
     _s("transformer-dropout", "Overfitting and dropout", "transformer",
-       {**_TINY, "opt": "adam", "dropout": "0,0.3"},
+       (("Open · dropout 0", {**_TINY, "opt": "adam"}),
+        ("Open · dropout 0.3", {**_TINY, "opt": "adam", "dropout": "0.3"})),
        "Trained on only 1500 characters, the model memorises them: training loss keeps falling "
        "while validation loss turns up. Dropout randomly silences units while training, so the "
        "model cannot rely on memorised paths, and the validation loss stays near its best.",

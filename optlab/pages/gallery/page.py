@@ -1,7 +1,7 @@
 """The scenario gallery: one card per teaching scenario, grouped by topic, each opening its
 exact setup on the right page (a shareable link) and able to prove its effect numerically.
 
-Thin by design: the links come from ``gallery_links``, the scenarios and their checks from
+Thin by design: the links come from ``links``, the scenarios and their checks from
 ``optlab.scenarios``.
 """
 
