@@ -1,6 +1,7 @@
-"""The Sweeps page's numbers (pure logic, no Streamlit): a ``SweepConfig`` in, one
-``run_sweep`` call, a light ``SweepOutcome`` out; plus the theory lines and the "tuned values"
-links to the other pages.
+"""The Sweeps page's numbers: a ``SweepConfig`` in, one ``run_sweep`` call, a light
+``SweepOutcome`` out; plus the theory lines and the "tuned values" links to the other pages.
+The page reads them through the two cached entry points at the end (``outcome``,
+``quadratic``); everything above them is plain functions.
 
 The outcome drops the engine's per-run arrays (paths, per-step losses) and keeps the objective
 tables and, per objective, the mean loss curve at each optimizer's best point, so it is cheap
@@ -13,6 +14,7 @@ from dataclasses import dataclass, replace
 from typing import Any
 
 import numpy as np
+import streamlit as st
 
 from optlab.config.surfaces import (
     CUSTOM,
@@ -198,3 +200,18 @@ def tuned_data_query(cfg: SweepConfig, table: SweepTable, bests) -> dict[str, st
         lrs=lrs, steps=int(snap_grid(du.STEPS_OPTIONS, cfg.steps, log=True)),
     )  # fmt: skip
     return du.to_data_query(dcfg)
+
+
+# ---------------------------------------------------------------------------------------------
+# The page's cached entry points.
+
+
+@st.cache_data(max_entries=16, show_spinner=False)
+def outcome(key: SweepConfig) -> SweepOutcome:
+    """The whole sweep for this configuration: one ``run_sweep`` call."""
+    return run(key)
+
+
+@st.cache_data(max_entries=32, show_spinner=False)
+def quadratic(key: SweepConfig) -> theory.Quadratic | None:
+    return quadratic_of(key)

@@ -16,11 +16,9 @@ import streamlit as st
 
 from optlab.config import surfaces_link
 from optlab.config.sweeps import OBJECTIVE_LABELS, TOL_GRID, SweepConfig
-from optlab.core import theory
 from optlab.core.expr import ExprError
 from optlab.core.sweeps import OBJECTIVES
-from optlab.pages.sweeps import compute as sweeps_lab
-from optlab.pages.sweeps import controls, transformer
+from optlab.pages.sweeps import compute, controls, transformer
 from optlab.shell import navigation
 from optlab.shell.state import seed
 from optlab.shell.widgets import notices_box
@@ -32,17 +30,6 @@ INTRO = (
     "setting over the *tuning horizon*. ★ marks each optimizer's best setting among those "
     "where no run diverged; the shaded band is where at least half the runs diverge."
 )
-
-
-@st.cache_data(max_entries=16, show_spinner=False)
-def compute(key: SweepConfig) -> sweeps_lab.SweepOutcome:
-    """The whole sweep for this configuration: one ``run_sweep`` call."""
-    return sweeps_lab.run(key)
-
-
-@st.cache_data(max_entries=32, show_spinner=False)
-def quadratic(key: SweepConfig) -> theory.Quadratic | None:
-    return sweeps_lab.quadratic_of(key)
 
 
 def objective_bar(cfg: SweepConfig) -> SweepConfig:
@@ -60,7 +47,7 @@ def objective_bar(cfg: SweepConfig) -> SweepConfig:
     return replace(cfg, objective=objective, tol=float(tol))
 
 
-def best_table(cfg: SweepConfig, out: sweeps_lab.SweepOutcome, bests, edges) -> None:
+def best_table(cfg: SweepConfig, out: compute.SweepOutcome, bests, edges) -> None:
     rows = []
     for r in out.table.rows:
         b = bests.get(r.key)
@@ -80,13 +67,13 @@ def best_table(cfg: SweepConfig, out: sweeps_lab.SweepOutcome, bests, edges) -> 
     )
 
 
-def tuned_link(cfg: SweepConfig, out: sweeps_lab.SweepOutcome, bests) -> None:
+def tuned_link(cfg: SweepConfig, out: compute.SweepOutcome, bests) -> None:
     if cfg.is_data:
         target, label = "data", "Use tuned values on the Data & SGD page"
-        query = sweeps_lab.tuned_data_query(cfg, out.table, bests)
+        query = compute.tuned_data_query(cfg, out.table, bests)
     else:
         target, label = "surfaces", "Use tuned values on the Surfaces page"
-        query = surfaces_link.to_query(sweeps_lab.tuned_config(cfg, out.table, bests))
+        query = surfaces_link.to_query(compute.tuned_config(cfg, out.table, bests))
     page = navigation.page(target)
     if page is not None:
         st.page_link(page, label=label, icon=":material/tune:", query_params=query)
@@ -95,11 +82,11 @@ def tuned_link(cfg: SweepConfig, out: sweeps_lab.SweepOutcome, bests) -> None:
                + "`")  # fmt: skip
 
 
-def charts(cfg: SweepConfig, out: sweeps_lab.SweepOutcome) -> None:
+def charts(cfg: SweepConfig, out: compute.SweepOutcome) -> None:
     table = out.table
-    bests = sweeps_lab.best_points(table, cfg.objective)
-    edges = sweeps_lab.divergence_edges(table)
-    quad = quadratic(replace(SweepConfig(), problem=cfg.problem, theta=cfg.theta,
+    bests = compute.best_points(table, cfg.objective)
+    edges = compute.divergence_edges(table)
+    quad = compute.quadratic(replace(SweepConfig(), problem=cfg.problem, theta=cfg.theta,
                              custom=cfg.custom, batch=cfg.batch))  # fmt: skip
     lines = plots_sweeps.theory_lines(quad) if quad is not None else []
     curves = plots_sweeps.curves_from_table(table, cfg.objective, bests, edges)
@@ -151,7 +138,7 @@ def render() -> None:
     else:
         try:
             with st.spinner("Sweeping… (a new problem or size compiles first, a few seconds)"):
-                out = compute(cfg.run_key())
+                out = compute.outcome(cfg.run_key())
         except ExprError as e:
             st.error(f"Your function cannot be used: {e}", icon=":material/function:")
         else:

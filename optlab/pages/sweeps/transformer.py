@@ -3,7 +3,8 @@
 A transformer is not slider-interactive (seconds per run on a CPU), so this sweep runs on a
 button press, trains every (optimizer, learning rate) pair on the same batches in chunks
 (``optlab.transformer.train.train_chunks``) with a progress bar, and keeps finished sweeps
-for everyone (``FINISHED``). Defaults are tiny: one layer, d = 32, 3 learning rates, 40 steps.
+for everyone (``finished()``, an ``optlab.shell.runs`` store). Defaults are tiny: one layer,
+d = 32, 3 learning rates, 40 steps.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ import streamlit as st
 
 from optlab.config.sweeps import LR_GRID
 from optlab.core.optimizers import OPTIMIZERS
+from optlab.shell.runs import FinishedRuns, finished_runs
 from optlab.viz.sweeps import Curve, lr_figure
 
 MODEL = {"n_layer": 1, "d_model": 32, "n_head": 2, "ctx": 32}
@@ -44,7 +46,9 @@ class TfSweep:
         return [(f"{o} η={lr:.3g}", o, float(lr)) for o in self.optimizers for lr in self.lrs()]
 
 
-FINISHED: dict[TfSweep, dict] = {}  # finished sweeps, for every session (oldest dropped)
+def finished() -> FinishedRuns:
+    """Finished sweeps, for every session (the least recently shown dropped)."""
+    return finished_runs("sweeps.transformer", MAX_FINISHED)
 
 
 def run(spec: TfSweep, progress: Callable[[float, str], None]) -> dict:
@@ -114,18 +118,16 @@ def render() -> None:
                    f"optimizer, then a few hundred steps per second in all).")  # fmt: skip
         if st.button("Run the transformer sweep", key="swt.run", disabled=not spec.optimizers,
                      icon=":material/play_arrow:"):  # fmt: skip
-            if spec not in FINISHED:
+            if spec not in finished():
                 bar = st.progress(0.0, text="compiling…")
                 result = run(spec, lambda f, text: bar.progress(f, text=text))
                 bar.empty()
-                if len(FINISHED) >= MAX_FINISHED:
-                    FINISHED.pop(next(iter(FINISHED)))
-                FINISHED[spec] = result
+                finished().put(spec, result)
             st.session_state[SHOWN] = spec
         shown = st.session_state.get(SHOWN)
-        if shown is None or shown not in FINISHED:
+        result = finished().get(shown) if shown is not None else None
+        if result is None:
             return
-        result = FINISHED[shown]
         for what, title in (("train", f"training loss (last {TAIL} steps)"),
                             ("val", "validation loss (end)")):  # fmt: skip
             fig = lr_figure(curves(shown, result, what), "final_loss", (),

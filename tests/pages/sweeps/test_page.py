@@ -206,7 +206,7 @@ def test_transformer_expander(monkeypatch):
                 "diverged": {lab: lr > 0.05 for lab, _, lr in labels}}  # fmt: skip
 
     monkeypatch.setattr(transformer, "run", fake_run)
-    transformer.FINISHED.clear()
+    transformer.finished().clear()
     at = run_page({**SMALL, "n": "3"})
     at.multiselect(key="swt.opt").set_value(["adam", "momentum"])
     at.select_slider(key="swt.lr").set_value((1e-3, 0.1))
@@ -221,7 +221,7 @@ def test_transformer_expander(monkeypatch):
     shades = [s for s in spec["layout"]["shapes"] if s.get("name", "").endswith("diverges")]
     assert len(shades) == 2
     assert "tf_sweep_val" in charts(at)
-    transformer.FINISHED.clear()
+    transformer.finished().clear()
 
 
 @pytest.mark.slow
