@@ -15,6 +15,17 @@ from optlab.core.params import HParam, snap, snap_grid
 
 NO_OPTIMIZERS = "none"
 IGNORED_KEYS = frozenset({"embed", "embed_options"})  # Streamlit's own
+# Keys of widgets bound to the URL by Streamlit itself (``bind="query-params"``; the key is the
+# parameter's name): Streamlit reads and writes them, so the readers skip them and the pages'
+# own URL writers leave them alone.
+BOUND_PREFIXES = ("swt.",)
+
+
+def is_bound(key: str) -> bool:
+    """Whether URL parameter ``key`` belongs to a widget bound with ``bind="query-params"``."""
+    return key.startswith(BOUND_PREFIXES)
+
+
 MAX_VALUE_LEN = 200
 MAX_NOTICES = 25
 
@@ -113,7 +124,7 @@ class Reader:
         for key, value in query.items():
             key = str(key)  # noqa: PLW2901
             values = [value] if isinstance(value, str) else [str(v) for v in value]
-            if not values or key in IGNORED_KEYS:
+            if not values or key in IGNORED_KEYS or is_bound(key):
                 continue
             if len(key) > 64 or len(values[-1]) > MAX_VALUE_LEN:
                 self.note(key, values[-1], "too long; ignored")

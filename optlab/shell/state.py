@@ -15,6 +15,8 @@ from typing import Any
 
 import streamlit as st
 
+from optlab.config.links import is_bound
+
 
 def state_keys(page: str) -> tuple[str, str, str]:
     """The session keys in which page ``page`` (its ``url_path``) keeps its configuration, the
@@ -53,11 +55,18 @@ class UrlState:
         return st.session_state.get(notices_key, [])
 
     def save(self, cfg: Any) -> None:
-        """Remember ``cfg`` and mirror it into the URL (only when the URL would change)."""
+        """Remember ``cfg`` and mirror it into the URL (only the keys that change; the keys of
+        widgets Streamlit binds to the URL itself are left to it)."""
         st.session_state[self.keys[0]] = cfg
         query = self.to_query(cfg)
-        if st.query_params.to_dict() != query:
-            st.query_params.from_dict(query)
+        current = {k: v for k, v in st.query_params.to_dict().items() if not is_bound(k)}
+        if current == query:
+            return
+        for k in current.keys() - query.keys():
+            del st.query_params[k]
+        for k, v in query.items():
+            if current.get(k) != v:
+                st.query_params[k] = v
 
     def update(self, fn: Callable[[Any], Any]) -> None:
         """Apply ``fn`` to the saved configuration (used from fragments)."""

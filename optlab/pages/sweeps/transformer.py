@@ -93,15 +93,22 @@ def curves(spec: TfSweep, result: dict, what: str) -> list[Curve]:
 
 def _controls() -> TfSweep:
     choices = [o for o, s in OPTIMIZERS.items() if not s.needs_hessian]
+    # These widgets keep their own URL state (``bind="query-params"``: the parameter is the key,
+    # a default is dropped from the URL, an invalid value is ignored), which serves them fully:
+    # they are on fixed grids, so nothing needs a notice or snapping.
     opts = st.multiselect("Optimizers", choices, default=list(TfSweep.optimizers),
-                          key="swt.opt", format_func=lambda o: OPTIMIZERS[o].display)  # fmt: skip
+                          key="swt.opt", format_func=lambda o: OPTIMIZERS[o].display,
+                          bind="query-params")  # fmt: skip
     lo, hi = st.select_slider("Learning-rate range", LR_GRID, key="swt.lr",
-                              value=(TfSweep.lr_low, TfSweep.lr_high))  # fmt: skip
+                              value=(TfSweep.lr_low, TfSweep.lr_high),
+                              bind="query-params")  # fmt: skip
     if lo == hi:
         hi = LR_GRID[min(LR_GRID.index(hi) + 1, len(LR_GRID) - 1)]
     left, right = st.columns(2)
-    n = left.slider("Learning rates", *N_RANGE, value=TfSweep.n, key="swt.n")
-    steps = right.select_slider("Steps", STEPS_OPTIONS, value=TfSweep.steps, key="swt.steps")
+    n = left.slider("Learning rates", *N_RANGE, value=TfSweep.n, key="swt.n",
+                    bind="query-params")  # fmt: skip
+    steps = right.select_slider("Steps", STEPS_OPTIONS, value=TfSweep.steps, key="swt.steps",
+                                bind="query-params")  # fmt: skip
     return TfSweep(tuple(opts), float(lo), float(hi), int(n), int(steps))
 
 

@@ -232,3 +232,17 @@ def test_transformer_sweep_trains_for_real():
     assert seen[-1] == 1.0
     assert set(result["train"]) == {label for label, _, _ in spec.labels()}
     assert all(2.0 < v < 6.0 for v in result["val"].values())
+
+
+def test_the_transformer_expander_keeps_its_settings_in_the_url_itself():
+    """Its widgets are bound to the URL by Streamlit (``bind="query-params"``): a link sets
+    them, the page's own parser does not flag their keys, and the page's URL writer leaves
+    them in place when the page's own settings change."""
+    at = run_page({**SMALL, "swt.steps": "100", "swt.n": "5"})
+    assert (at.select_slider(key="swt.steps").value, at.slider(key="swt.n").value) == (100, 5)
+    assert not any("swt." in str(w.value) for w in at.warning)  # no "unknown parameter"
+    at.radio(key="sw.objective").set_value("diverged").run()
+    assert not at.exception, [e.value for e in at.exception]  # no "bound parameter" error
+    assert "swt.n" in at.query_params  # left to its widget
+    assert at.query_params["objective"] in ("diverged", ["diverged"])
+    assert at.slider(key="swt.n").value == 5
