@@ -19,6 +19,10 @@ IGNORED_KEYS = frozenset({"embed", "embed_options"})  # Streamlit's own
 # parameter's name): Streamlit reads and writes them, so the readers skip them and the pages'
 # own URL writers leave them alone.
 BOUND_PREFIXES = ("swt.",)
+# Keys every page accepts and the shell reads (``optlab.shell.setup``): projector mode and the
+# control groups to hide. A page's reader skips them unless the page keeps them in its own
+# configuration (``Reader(..., shell_keys=True)``: the Surfaces page).
+SHELL_KEYS = frozenset({"present", "hide"})
 
 
 def is_bound(key: str) -> bool:
@@ -117,14 +121,15 @@ def parse_list(text: str) -> list[str]:
 class Reader:
     """Hands out the query's values once each and collects notices."""
 
-    def __init__(self, query: Mapping[str, str | Sequence[str]]) -> None:
+    def __init__(self, query: Mapping[str, str | Sequence[str]], shell_keys: bool = False) -> None:
         self.notices: list[str] = []
         self.raw: dict[str, str] = {}
         self.used: set[str] = set()
+        skip = IGNORED_KEYS if shell_keys else IGNORED_KEYS | SHELL_KEYS
         for key, value in query.items():
             key = str(key)  # noqa: PLW2901
             values = [value] if isinstance(value, str) else [str(v) for v in value]
-            if not values or key in IGNORED_KEYS or is_bound(key):
+            if not values or key in skip or is_bound(key):
                 continue
             if len(key) > 64 or len(values[-1]) > MAX_VALUE_LEN:
                 self.note(key, values[-1], "too long; ignored")

@@ -148,7 +148,7 @@ def parse_query(query: Mapping[str, str | Sequence[str]]) -> tuple[Config, list[
     ``query`` maps parameter names to a value or to all its values (repeated keys); the last
     value counts. Never raises on user input.
     """
-    r = Reader(query)
+    r = Reader(query, shell_keys=True)  # this page keeps present= and hide= in its Config
     surface = r.get("surface", lambda t: parse_choice(t, surface_names()), default_surface())
     custom = _parse_custom(r, surface)
     base = default_config(surface, custom)

@@ -43,9 +43,10 @@ PAGES: tuple[PageSpec, ...] = (
 
 def _entered(spec: PageSpec) -> Callable[[], None]:
     def run() -> None:
-        from optlab.shell import arrival, setup
+        from optlab.shell import arrival, setup, style
 
         setup.freeze_imports()
+        style.apply(setup.presenting())
         arrival.arrive(spec.url_path)
         arrival.banner(spec.url_path)
         importlib.import_module(spec.module).render()

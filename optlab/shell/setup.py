@@ -4,6 +4,7 @@ reconnects to a restarted server."""
 
 from __future__ import annotations
 
+import contextlib
 import gc
 import os
 from pathlib import Path
@@ -11,8 +12,7 @@ from pathlib import Path
 import jax
 import streamlit as st
 
-from optlab.config.links import parse_bool
-from optlab.shell.state import state_keys
+from optlab.config.links import parse_bool, parse_list
 
 
 def cache_dir() -> str:
@@ -25,16 +25,28 @@ def enable_compilation_cache() -> None:
     jax.config.update("jax_persistent_cache_min_compile_time_secs", 0)
 
 
+PRESENT = "_optlab_present"
+HIDDEN = "_optlab_hidden"
+
+
 def presenting() -> bool:
-    """``?present=1`` (or the session's current configuration) asks for projector mode."""
-    cfg = st.session_state.get(state_keys("surfaces")[0])
-    if cfg is not None:
-        return bool(cfg.present)
+    """Projector mode, asked for by ``?present=1`` on any page and remembered for the session
+    (the sidebar's page links carry no parameters); ``?present=0`` turns it off. A value that
+    is not a yes/no is ignored (the Surfaces page, which keeps it in its link, says so)."""
     text = st.query_params.get("present")
-    try:
-        return parse_bool(text) if text else False
-    except ValueError:
-        return False
+    if text is not None:
+        with contextlib.suppress(ValueError):
+            st.session_state[PRESENT] = parse_bool(text)
+    return bool(st.session_state.get(PRESENT, False))
+
+
+def hidden() -> frozenset[str]:
+    """The control groups ``?hide=a,b`` takes away on this page (remembered like
+    ``presenting``); each page hides the groups it has and ignores the rest."""
+    text = st.query_params.get("hide")
+    if text is not None:
+        st.session_state[HIDDEN] = frozenset(parse_list(text))
+    return st.session_state.get(HIDDEN, frozenset())
 
 
 # Streamlit's frontend reconnects on its own after a server restart, but to a new server session

@@ -15,7 +15,7 @@ from typing import Any
 
 import streamlit as st
 
-from optlab.config.links import is_bound
+from optlab.config.links import SHELL_KEYS, is_bound
 
 
 def state_keys(page: str) -> tuple[str, str, str]:
@@ -32,6 +32,7 @@ class UrlState:
     page: str
     parse: Callable[[dict], tuple[Any, list[str]]]
     to_query: Callable[[Any], dict]
+    shell_keys: bool = False  # whether ``to_query`` writes ``present``/``hide`` itself
 
     @property
     def keys(self) -> tuple[str, str, str]:
@@ -59,7 +60,7 @@ class UrlState:
         widgets Streamlit binds to the URL itself are left to it)."""
         st.session_state[self.keys[0]] = cfg
         query = self.to_query(cfg)
-        current = {k: v for k, v in st.query_params.to_dict().items() if not is_bound(k)}
+        current = {k: v for k, v in st.query_params.to_dict().items() if self._owns(k)}
         if current == query:
             return
         for k in current.keys() - query.keys():
@@ -67,6 +68,10 @@ class UrlState:
         for k, v in query.items():
             if current.get(k) != v:
                 st.query_params[k] = v
+
+    def _owns(self, key: str) -> bool:
+        """Whether this page's ``to_query`` writes URL parameter ``key``."""
+        return not is_bound(key) and (self.shell_keys or key not in SHELL_KEYS)
 
     def update(self, fn: Callable[[Any], Any]) -> None:
         """Apply ``fn`` to the saved configuration (used from fragments)."""
