@@ -37,6 +37,7 @@ PAGES: tuple[PageSpec, ...] = (
     PageSpec("Sweeps", ":material/query_stats:", "sweeps"),
     PageSpec("Scenarios", ":material/school:", "scenarios", package="gallery"),
     PageSpec("Transformer", ":material/neurology:", "transformer"),
+    PageSpec("Class", ":material/groups:", "classroom"),
     PageSpec("About", ":material/info:", "about"),
 )
 

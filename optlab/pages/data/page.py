@@ -18,7 +18,7 @@ from optlab.config.data import DataConfig, regime, to_data_query
 from optlab.pages.data import compute
 from optlab.pages.data import controls as data_controls
 from optlab.pages.data.compute import SeedRuns, SeedSpec
-from optlab.shell import widgets
+from optlab.shell import classroom, widgets
 from optlab.shell.state import force, seed
 from optlab.shell.widgets import notices_box
 from optlab.viz import data as plots_data
@@ -183,6 +183,7 @@ def summary_table(cfg: DataConfig, runs: list[SeedRuns]) -> None:
 def render() -> None:
     cfg = data_controls.sidebar(data_controls.load())
     data_controls.save(cfg)
+    classroom.student_box("data", cfg)  # class mode: the joined class's submit box
     share_box(cfg)
     header(cfg)
     notices_box(data_controls.notices())

@@ -14,7 +14,7 @@ import streamlit as st
 from optlab.config.surfaces import CUSTOM, Config, surface_of
 from optlab.config.surfaces_link import to_query
 from optlab.pages.surfaces import compute, controls, custom_controls, exports, state, view
-from optlab.shell import style, widgets
+from optlab.shell import classroom, style, widgets
 from optlab.shell.widgets import notices_box
 
 FULL_RUN = "_optlab_full_run"  # set while the whole page runs (not a fragment rerun)
@@ -41,6 +41,7 @@ def share_box(cfg) -> None:
 def render() -> None:
     cfg = state.load()
     style.apply(cfg.present)
+    classroom.student_box("surfaces", cfg)  # class mode: the joined class's submit box
     share_slot = st.sidebar.container() if not cfg.hidden("share") else None
     cfg, lr_slot, deferred = controls.sidebar(cfg, defer=("hparams",))
     hp_slot = deferred.get("hparams")
