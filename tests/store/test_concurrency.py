@@ -53,5 +53,7 @@ def test_one_student_submitting_twice_at_once_is_stored_once(engine_factory):
     results = _all_at_once(fns)
     stored = [r for r in results if r == 1]
     refused = [r for r in results if isinstance(r, db.Refused)]
-    assert len(stored) == 1 and len(refused) == 7 and all(r.kind == "rate" for r in refused)
+    assert len(stored) == 1
+    assert len(refused) == 7
+    assert all(r.kind == "rate" for r in refused)
     assert len(db.board(engines[0], db.open_class(engines[0], code).id)) == 1
