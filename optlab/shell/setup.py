@@ -7,6 +7,7 @@ from __future__ import annotations
 import contextlib
 import gc
 import os
+import secrets
 from pathlib import Path
 
 import jax
@@ -49,21 +50,39 @@ def hidden() -> frozenset[str]:
     return st.session_state.get(HIDDEN, frozenset())
 
 
+# This process's id, new at every start; ``/optlab/server-id`` answers it (``startup``).
+SERVER_ID = secrets.token_hex(8)
+SERVER_ID_PATH = "/optlab/server-id"
+
 # Streamlit's frontend reconnects on its own after a server restart, but to a new server session
 # that has never run the page: it drops the fragment reruns the sliders ask for (the fragment
-# "does not exist anymore") until something reruns the whole page. Every stream socket opened
-# after this script ran is such a reconnect, so reload the page once it is open: the URL
-# holds the whole configuration, and the reloaded page is the view the student had.
+# "does not exist anymore") until something reruns the whole page. So when a stream socket
+# opened after this script ran (a reconnect) finds a server with another id, the page reloads
+# itself: the URL holds the whole configuration, and the reloaded page is the view the
+# student had. A network blip reconnects to the same server (the same id) and resumes the
+# same session: nothing reloads, and a training in flight goes on. A server without the id
+# route (or one that does not answer) also leaves the page alone.
 RELOAD_ON_RECONNECT = """<script>
 (() => {
   if (window.optlabReloadOnReconnect) return;
   window.optlabReloadOnReconnect = true;
+  const known = "__SERVER_ID__";
+  const idUrl = (wsUrl) => String(wsUrl).replace(/^ws/, "http")
+    .replace(/\\/_stcore\\/stream.*$/, "__SERVER_ID_PATH__");
   const Native = window.WebSocket;
   window.WebSocket = class extends Native {
     constructor(url, protocols) {
       super(url, protocols);
       if (String(url).includes("/_stcore/stream")) {
-        this.addEventListener("open", () => window.location.reload(), { once: true });
+        window.optlabStreams = [...(window.optlabStreams || []), this];
+        this.addEventListener("open", async () => {
+          try {
+            const reply = await fetch(idUrl(url), { cache: "no-store" });
+            const { id } = await reply.json();
+            window.optlabReconnects = (window.optlabReconnects || 0) + 1;
+            if (id !== known) window.location.reload();
+          } catch (e) { /* no answer: keep the page as it is */ }
+        }, { once: true });
       }
     }
   };
@@ -72,8 +91,9 @@ RELOAD_ON_RECONNECT = """<script>
 
 
 def reload_on_reconnect() -> None:
-    """Make the open page reload itself from its URL after the server comes back."""
-    st.html(RELOAD_ON_RECONNECT, unsafe_allow_javascript=True)
+    """Make the open page reload itself from its URL when it reconnects to a new server."""
+    script = RELOAD_ON_RECONNECT.replace("__SERVER_ID__", SERVER_ID)
+    st.html(script.replace("__SERVER_ID_PATH__", SERVER_ID_PATH), unsafe_allow_javascript=True)
 
 
 @st.cache_resource(show_spinner=False)

@@ -16,7 +16,6 @@ from __future__ import annotations
 import contextlib
 import logging
 import os
-import secrets
 import threading
 from collections.abc import Callable
 from contextlib import asynccontextmanager
@@ -30,8 +29,7 @@ from optlab.core import engine
 from optlab.shell import setup
 
 log = logging.getLogger("optlab.startup")
-SERVER_ID = secrets.token_hex(8)  # new for every server process
-SERVER_ID_PATH = "/optlab/server-id"
+SERVER_ID, SERVER_ID_PATH = setup.SERVER_ID, setup.SERVER_ID_PATH
 
 
 def warm_surfaces_default() -> None:
