@@ -1,0 +1,1 @@
+"""The Deep nets page: backprop step by step, depth and gradient flow, overfitting."""
