@@ -269,8 +269,17 @@ def _data_inputs(cfg, opt: str, hp: Mapping[str, float], extra_grid=None):
     start = (float(view.starts[0].x), float(view.starts[0].y))
     theta = {**controls, "batch_size": float(cfg.batch_points)} if cfg.is_data else None
     settings = engine.Settings(steps=cfg.steps, schedule=cfg.schedule, grad_noise=cfg.grad_noise)
-    (res,) = engine.sweep(problem, [engine.OptimizerRun(opt, dict(hp))], extra_grid or {},
-                          [start], settings, seeds=range(cfg.seeds), theta=theta)  # fmt: skip
+    pad = None if extra_grid else data_cfg.SEEDS_CAP  # a single run: the page's compilation
+    (res,) = engine.sweep(
+        problem,
+        [engine.OptimizerRun(opt, dict(hp))],
+        extra_grid or {},
+        [start],
+        settings,
+        seeds=range(cfg.seeds),
+        theta=theta,
+        pad_to=pad,
+    )
     return res
 
 
