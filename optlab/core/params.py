@@ -64,15 +64,20 @@ def value_grid(h: HParam) -> tuple[float, ...]:
     return tuple(sorted({_round_sig(v) for v in values if lo <= v <= hi}))
 
 
-def snap_grid(grid: Sequence[float], value: float, log: bool = False) -> float:
-    """The grid value nearest ``value`` (in log distance when ``log`` and both positive)."""
+def snap_grid(grid: Sequence[float], value: float, log: bool = False, below: bool = False) -> float:
+    """The grid value nearest ``value`` (in log distance when ``log`` and both positive);
+    with ``below``, the largest grid value not above ``value`` (the smallest if none is)."""
+    if below:
+        under = [g for g in grid if g <= value * (1 + 1e-9)]
+        return max(under) if under else min(grid)
     if log and value > 0:
         return min(grid, key=lambda g: abs(math.log(g) - math.log(value)) if g > 0 else math.inf)
     return min(grid, key=lambda g: abs(g - value))
 
 
-def snap(h: HParam, value: float) -> float:
-    """The value on ``h``'s slider grid nearest ``value`` (in log distance on log grids)."""
+def snap(h: HParam, value: float, below: bool = False) -> float:
+    """The value on ``h``'s slider grid nearest ``value`` (in log distance on log grids); with
+    ``below``, the nearest grid value not above it."""
     if h.kind == "bool":
         return 1.0 if value else 0.0
-    return snap_grid(value_grid(h), value, log=h.log and h.low > 0)
+    return snap_grid(value_grid(h), value, log=h.log and h.low > 0, below=below)

@@ -161,6 +161,9 @@ def quadratic_of(cfg: SweepConfig) -> theory.Quadratic | None:
 
 # ---------------------------------------------------------------------------------------------
 # "Use tuned values": the best point per optimizer, snapped to the target page's slider grid.
+# A learning rate snaps down, never up: the best one often sits just under the divergence
+# edge (GD's best 0.0914 on the ravine, whose edge 2/L is 0.1, the next grid value), and a
+# lesson must not open on a race that diverges where the sweep promised convergence.
 
 
 def _best_by_name(table: SweepTable, bests: dict[str, Best | None]) -> dict[str, Best]:
@@ -178,7 +181,8 @@ def tuned_config(cfg: SweepConfig, table: SweepTable, bests) -> Config:
         tuned = found[o].hparams if o in found else {}
         spec = OPTIMIZERS[o]
         hparams.append((o, tuple(
-            (k, snap(spec.hparam(k), tuned[k]) if k in tuned else v) for k, v in pairs
+            (k, snap(spec.hparam(k), tuned[k], below=k == "learning_rate") if k in tuned else v)
+            for k, v in pairs
         )))  # fmt: skip
     lo, hi = STEPS_RANGE
     return replace(base, theta=cfg.theta if cfg.problem in SURFACES else base.theta,
@@ -191,7 +195,7 @@ def tuned_data_query(cfg: SweepConfig, table: SweepTable, bests) -> dict[str, st
 
     found = _best_by_name(table, bests)
     lrs = tuple(
-        (o, snap(du.lr_spec(o), found[o].hparams["learning_rate"]) if o in found
+        (o, snap(du.lr_spec(o), found[o].hparams["learning_rate"], below=True) if o in found
          else du.default_lr(o))
         for o in cfg.optimizers
     )  # fmt: skip

@@ -246,3 +246,23 @@ def test_the_transformer_expander_keeps_its_settings_in_the_url_itself():
     assert "swt.n" in at.query_params  # left to its widget
     assert at.query_params["objective"] in ("diverged", ["diverged"])
     assert at.slider(key="swt.n").value == 5
+
+
+def test_a_tuned_link_after_a_random_search_converges_on_the_surfaces_page():
+    """The random search's best GD step (0.0914 on the ravine) sits just under 2/L = 0.1, the
+    next grid value up: the link snaps it down, so the race it opens converges as the sweep
+    promised (snapping to the nearest grid value, 0.1, never converged)."""
+    from optlab.scenarios import run_query
+
+    cfg, _ = parse_sweep_query({"opt": "gd", "search": "random", "samples": "64"})
+    out = compute.run(cfg)
+    bests = compute.best_points(out.table, "final_loss")
+    swept = bests["GD"]
+    q = compute.quadratic_of(cfg)
+    assert swept.hparams["learning_rate"] < q.gd_max_lr < 1.1 * swept.hparams["learning_rate"]
+    tuned = compute.tuned_config(cfg, out.table, bests)
+    assert tuned.hp("gd")["learning_rate"] <= swept.hparams["learning_rate"]
+    (gd,) = run_query(surfaces_link.to_query(tuned)).values()
+    assert gd.diverged_at is None
+    assert gd.loss[-1] < 1e-6 * gd.loss[0]
+    assert swept.value < 1e-6 * gd.loss[0]  # what the sweep promised, kept
