@@ -48,7 +48,7 @@ def join(code: str) -> None:
         row = db.open_class(connection.engine(), code)
         ch = challenge_model.from_json(row.challenge)
     except (db.Refused, BadValue) as e:
-        st.error(getattr(e, "message", str(e)), icon=":material/block:")
+        st.error(classroom.plain(getattr(e, "message", str(e))), icon=":material/block:")
         join_form()
         return
     classroom.join(row.code)
