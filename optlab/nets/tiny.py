@@ -136,9 +136,10 @@ def gradient_step(p: dict[str, float], grads: dict[str, float], lr: float) -> di
     return {k: p[k] - lr * grads[k] for k in PARAMS}
 
 
-def after_steps(p0: dict[str, float], x, target: float, activation: str, lr: float, k: int):
-    """The params after ``k`` gradient steps from ``p0`` (the walk's gradients each time)."""
-    p = dict(p0)
+def descent(p0: dict[str, float], x, target: float, activation: str, lr: float, k: int):
+    """The params after 0, 1, …, ``k`` gradient steps from ``p0`` (the walk's gradients)."""
+    out = [dict(p0)]
     for _ in range(k):
-        p = gradient_step(p, gradients(walk(p, x, target, activation)[1]), lr)
-    return p
+        p = out[-1]
+        out.append(gradient_step(p, gradients(walk(p, x, target, activation)[1]), lr))
+    return out

@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from functools import partial
 from typing import Any, NamedTuple
 
@@ -60,7 +60,7 @@ class Run:
 
     label: str
     optimizer: str
-    hparams: Mapping[str, float] = field(default_factory=dict)
+    hparams: Mapping[str, float] | tuple[tuple[str, float], ...] = ()  # pairs: hashable
     clip_norm: float = math.inf
     l2: float = 0.0
     weight_decay: float = 0.0
@@ -197,7 +197,7 @@ def arrays(data: Dataset) -> dict[str, jax.Array]:
 def inputs(run: Run, settings: Settings, cfg: NetConfig, data: Dataset):
     """What a run starts from: ``(carry, hp, reg, multipliers [steps], seed)``."""
     spec = OPTIMIZERS[run.optimizer]
-    hp = {k: jnp.float32(v) for k, v in {**spec.defaults(), **run.hparams}.items()}
+    hp = {k: jnp.float32(v) for k, v in {**spec.defaults(), **dict(run.hparams)}.items()}
     reg = {k: jnp.float32(getattr(run, k)) for k in ("clip_norm", "l2", "weight_decay", "dropout")}
     params = initial_params(settings.init_seed, cfg=cfg, init=settings.init)
     state = _init_state(params, hp, factory=spec.factory)

@@ -34,6 +34,7 @@ class PageSpec:
 PAGES: tuple[PageSpec, ...] = (
     PageSpec("Surfaces", ":material/landscape:", "surfaces", default=True),
     PageSpec("Data & SGD", ":material/scatter_plot:", "data"),
+    PageSpec("Deep nets", ":material/hub:", "deepnets"),
     PageSpec("Sweeps", ":material/query_stats:", "sweeps"),
     PageSpec("Scenarios", ":material/school:", "scenarios", package="gallery"),
     PageSpec("Transformer", ":material/neurology:", "transformer"),
