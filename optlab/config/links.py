@@ -14,7 +14,9 @@ from optlab.core.optimizers import OPTIMIZERS
 from optlab.core.params import HParam, snap, snap_grid
 
 NO_OPTIMIZERS = "none"
-IGNORED_KEYS = frozenset({"embed", "embed_options"})  # Streamlit's own
+# Keys no page reads or writes: Streamlit's own, and the scenario whose explanation the shell
+# shows above the page (``optlab.shell.arrival``; it stays in the link so a reload keeps it).
+IGNORED_KEYS = frozenset({"embed", "embed_options", "scenario"})
 # Keys of widgets bound to the URL by Streamlit itself (``bind="query-params"``; the key is the
 # parameter's name): Streamlit reads and writes them, so the readers skip them and the pages'
 # own URL writers leave them alone.
@@ -28,6 +30,11 @@ SHELL_KEYS = frozenset({"present", "hide"})
 def is_bound(key: str) -> bool:
     """Whether URL parameter ``key`` belongs to a widget bound with ``bind="query-params"``."""
     return key.startswith(BOUND_PREFIXES)
+
+
+def is_kept(key: str) -> bool:
+    """Whether a page's URL writer must leave parameter ``key`` alone (ignored or bound)."""
+    return key in IGNORED_KEYS or is_bound(key)
 
 
 MAX_VALUE_LEN = 200

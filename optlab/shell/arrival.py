@@ -8,8 +8,9 @@ before each page, forgets the page's remembered configuration when the previous 
 different page and the URL now carries parameters. Plain navigation (the sidebar) clears the
 URL, so the remembered setup stays.
 
-A link may also carry ``scenario=<key>``: it is taken out of the URL (the page's own parser
-never sees it) and the scenario's explanation is shown above the page (``banner``).
+A link may also carry ``scenario=<key>``: the scenario's explanation is shown above the page
+(``banner``). It stays in the URL (every page's link reader skips it and leaves it there), so a
+reload or a copied address keeps the explanation; "Hide this explanation" takes it out.
 """
 
 from __future__ import annotations
@@ -28,12 +29,12 @@ def arrive(page: str) -> None:
     previous = st.session_state.get(LAST_PAGE)
     st.session_state[LAST_PAGE] = page
     key = st.query_params.get(SCENARIO_PARAM)
-    if key is not None:
-        del st.query_params[SCENARIO_PARAM]
+    if key is not None:  # stays in the URL: a reload or a copied link keeps the explanation
         st.session_state[SCENARIO] = (page, key)
     elif previous != page:
         st.session_state.pop(SCENARIO, None)
-    if previous is not None and previous != page and (key is not None or len(st.query_params)):
+    arrived = previous is not None and previous != page
+    if arrived and (key is not None or len(st.query_params)):
         for k in state_keys(page):
             st.session_state.pop(k, None)
 
@@ -51,4 +52,6 @@ def banner(page: str) -> None:
         st.markdown(f"**Question for you:** *{s.question}*")
         if st.button("Hide this explanation", key="scenario.hide", type="tertiary"):
             st.session_state.pop(SCENARIO, None)
+            if SCENARIO_PARAM in st.query_params:
+                del st.query_params[SCENARIO_PARAM]
             st.rerun()

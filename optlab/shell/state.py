@@ -15,7 +15,7 @@ from typing import Any
 
 import streamlit as st
 
-from optlab.config.links import SHELL_KEYS, is_bound
+from optlab.config.links import SHELL_KEYS, is_kept
 
 
 def state_keys(page: str) -> tuple[str, str, str]:
@@ -71,7 +71,7 @@ class UrlState:
 
     def _owns(self, key: str) -> bool:
         """Whether this page's ``to_query`` writes URL parameter ``key``."""
-        return not is_bound(key) and (self.shell_keys or key not in SHELL_KEYS)
+        return not is_kept(key) and (self.shell_keys or key not in SHELL_KEYS)
 
     def update(self, fn: Callable[[Any], Any]) -> None:
         """Apply ``fn`` to the saved configuration (used from fragments)."""

@@ -42,10 +42,11 @@ def test_open_link_lands_on_the_surfaces_page_with_the_scenario(browser, server,
         page.wait_for_function(f"() => !!({JS_LAB})", timeout=90_000)
         page.wait_for_selector(IDLE, timeout=90_000)
 
-        # The app's own form of the scenario's query (defaults dropped, `scenario` taken out).
-        assert page.evaluate(JS_QUERY) == surfaces_link.to_query(
-            surfaces_link.parse_query(SCENARIO.query)[0]
-        )
+        # The app's own form of the scenario's query (defaults dropped), and the scenario.
+        assert page.evaluate(JS_QUERY) == {
+            **surfaces_link.to_query(surfaces_link.parse_query(SCENARIO.query)[0]),
+            "scenario": SCENARIO.key,
+        }
         for name, value in (("GD · learning rate η", "0.015"),
                             ("Momentum · learning rate η", "0.015"),
                             ("condition number κ", "100"), ("Steps", "200")):  # fmt: skip
@@ -60,5 +61,12 @@ def test_open_link_lands_on_the_surfaces_page_with_the_scenario(browser, server,
         opened = shot(page, tmp_path, "scenario-opened")
         assert gallery.stat().st_size > 10_000
         assert opened.stat().st_size > 10_000
+        # A reload (or the copied address in a new tab) keeps the setup and the explanation.
+        page.reload()
+        page.wait_for_function(f"() => !!({JS_LAB})", timeout=90_000)
+        page.wait_for_selector(IDLE, timeout=90_000)
+        page.get_by_text(SCENARIO.question).wait_for(timeout=30_000)
+        assert page.evaluate(JS_QUERY)["scenario"] == SCENARIO.key
+        shot(page, tmp_path, "scenario-reloaded")
     finally:
         context.close()

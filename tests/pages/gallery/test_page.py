@@ -119,12 +119,23 @@ def test_a_link_from_another_page_replaces_the_remembered_setup():
     at.radio(key="page").set_value("surfaces").run()  # a gallery card's link
     assert not at.exception
     assert at.session_state["_optlab_surfaces_cfg"] == "remembered"  # forgotten, so re-read
-    assert "scenario" not in at.query_params
+    assert at.query_params["scenario"] == "momentum-ravine"  # a reload keeps the explanation
     assert at.query_params["opt"] == "gd,momentum"
+    assert SCENARIOS["momentum-ravine"].title in at.expander[0].label
+    at.run()  # a rerun on the same page
     assert SCENARIOS["momentum-ravine"].title in at.expander[0].label
     at.button(key="scenario.hide").click().run()
     assert not at.expander
     assert arrival.SCENARIO not in at.session_state
+    assert "scenario" not in at.query_params
+
+
+def test_a_reloaded_scenario_link_shows_its_explanation_again():
+    at = AppTest.from_string(ARRIVAL, default_timeout=30)
+    at.query_params["scenario"] = "momentum-ravine"  # a fresh session: a reload
+    at.run()
+    at.radio(key="page").set_value("surfaces").run()
+    assert SCENARIOS["momentum-ravine"].title in at.expander[0].label
 
 
 @pytest.mark.parametrize(
