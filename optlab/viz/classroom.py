@@ -16,13 +16,15 @@ from dataclasses import dataclass
 
 import numpy as np
 import plotly.graph_objects as go
-from plotly.colors import sample_colorscale
+from plotly.colors import get_colorscale, sample_colorscale
 
 from optlab.viz.colormap import SurfaceImage
 from optlab.viz.style import AXIS, FONT, background, landmarks, map_axes, rounded, surface_bounds
 from surfaces.base import Surface
 
-COLORSCALE = "Viridis_r"  # best (lowest) score bright yellow… worst dark purple
+# Best (lowest) score bright yellow … worst dark purple; spelled out as [[t, colour], …]
+# (plotly.js does not know plotly.py's "_r" names).
+COLORSCALE = get_colorscale("Viridis_r")
 NO_SCORE = "#9e9e9e"  # diverged / target not reached
 BEST = "#d62728"
 
@@ -152,6 +154,7 @@ def board_map(
         "plot_bgcolor": "white",
         "hovermode": "closest",
         "title": {"text": f"{len(entries)} paths · colour = score (bright = best)"},
+        "legend": {"orientation": "h", "x": 0, "y": -0.12, "xanchor": "left", "yanchor": "top"},
         **map_axes(surface_bounds(surface), equal=equal),
     }
     layout["xaxis"]["title"] = {"text": axis_titles[0]}

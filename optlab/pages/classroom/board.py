@@ -22,6 +22,7 @@ EMPTY = (
     "No submissions yet. Students: open the join link, tune, press *Submit to the "
     "class*. This board refreshes itself."
 )
+TEXT_COLUMNS = ("rank", "name", "optimizer", "updated")
 CHART = {"displaylogo": False, "scrollZoom": False}
 
 
@@ -120,9 +121,17 @@ def live(code: str, token: str) -> None:
             f"{figures.fmt_score(best.score)}",
             icon=":material/emoji_events:",
         )
-    left, right = st.columns([2, 3])
+    left, right = st.columns([1, 1])
     with left:
-        st.dataframe(table, hide_index=True, key="board.table", height=560)
+        number = st.column_config.NumberColumn
+        formats = {c: number(format="%.4g") for c in table.columns if c not in TEXT_COLUMNS}
+        st.dataframe(
+            table,
+            hide_index=True,
+            key="board.table",
+            height=560,
+            column_config=formats | {"rank": number(format="%d", width="small")},
+        )
         st.download_button(
             "Download results (CSV)",
             compute.csv_text(table),
