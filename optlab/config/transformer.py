@@ -14,6 +14,8 @@ URL scheme (all optional)::
     opt=gd,adam (opt=none)  adam.lr=0.01                      (optimizers, learning rates)
     steps=1000  chunk=50  clip=1  wd=l2|decoupled  wd_at=0.01
     sched=warmup_cosine  sched.warmup=0.2  sched.alpha=0.1      (schedule and its parameters)
+    batch=32 | batch=8,full                     (batch size(s); several are compared)
+    pretrain=addition  pretrain_steps=1000  scratch=0             (fine-tuning)
 """
 
 from __future__ import annotations
@@ -26,13 +28,21 @@ import zlib
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
 
-from optlab.config.links import NO_OPTIMIZERS, BadValue, Reader, fmt_num, parse_choice
+from optlab.config.links import (
+    NO_OPTIMIZERS,
+    BadValue,
+    Reader,
+    fmt_num,
+    parse_bool,
+    parse_choice,
+)
 from optlab.config.surfaces import Pairs, schedule_defaults
 from optlab.config.surfaces_link import parse_params
 from optlab.core.optimizers import OPTIMIZERS
 from optlab.core.params import snap_grid
 from optlab.core.schedules import SCHEDULES
 from optlab.transformer.corpus import CORPORA, MAX_CHARS, CorpusError, check_text
+from optlab.transformer.data import FULL_BATCH
 from optlab.transformer.lab import TrainSpec
 
 LAYERS = (1, 2, 3, 4)
@@ -48,6 +58,10 @@ WD_GRID = (1e-4, 3e-4, 1e-3, 3e-3, 0.01, 0.03, 0.1)
 LR_GRID = (1e-4, 2e-4, 3e-4, 5e-4, 1e-3, 2e-3, 3e-3, 5e-3, 0.01, 0.02, 0.03, 0.05)
 LR_GRID += (0.1, 0.2, 0.3, 0.5, 1.0, 2.0, 3.0)
 MAX_OPTIMIZERS = 6
+BATCHES = (8, 16, 32, 64, 128, FULL_BATCH)  # FULL_BATCH (0): every window, every step
+MAX_BATCHES = 3
+PRETRAIN_STEPS = (200, 500, 1000, 2000)
+MAX_RUNS = 12  # optimizers x batch sizes (+ the from-scratch runs when fine-tuning)
 DEFAULT_OPTIMIZERS = ("gd", "momentum", "rmsprop", "adam")
 DEFAULT_LRS = {"gd": 0.1, "momentum": 0.1, "rmsprop": 0.001, "adam": 0.003, "adamw": 0.003}
 FALLBACK_LR = 0.01
@@ -88,6 +102,10 @@ class TfConfig:
     clip: float = 0.0
     wd: str = "off"
     wd_at: float = 0.01
+    batches: tuple[int, ...] = (32,)
+    pretrain: str = ""  # "" = train from scratch; else fine-tune a model pretrained on it
+    pretrain_steps: int = 1000
+    scratch: bool = True
 
     def lr(self, opt: str) -> float:
         return dict(self.lrs).get(opt, default_lr(opt))
@@ -117,7 +135,16 @@ class TfConfig:
             weight_decay=self.wd_at if self.wd == "decoupled" else 0.0,
             steps=self.steps,
             chunk=min(self.chunk, self.steps),
+            batches=() if self.batches == (32,) else self.batches,
+            pretrain=self.pretrain,
+            pretrain_steps=self.pretrain_steps,
+            scratch=self.scratch,
         )
+
+    @property
+    def n_runs(self) -> int:
+        extra = len(self.optimizers) if self.pretrain and self.scratch else 0
+        return len(self.optimizers) * len(self.batches) + extra
 
 
 # ---------------------------------------------------------------------------------------------
@@ -271,9 +298,58 @@ def parse_tf_query(query: Mapping[str, str | Sequence[str]]) -> tuple[TfConfig, 
         clip=r.grid("clip", CLIPS, base.clip),
         wd=r.get("wd", lambda t: parse_choice(t, WD_MODES), base.wd),
         wd_at=r.grid("wd_at", WD_GRID, base.wd_at, log=True),
+        batches=_batches(r, base.batches),
+        pretrain=_pretrain(r, corpus),
+        pretrain_steps=r.grid("pretrain_steps", PRETRAIN_STEPS, base.pretrain_steps, log=True),
+        scratch=r.get("scratch", parse_bool, base.scratch),
     )
+    cfg = _cap_runs(r, cfg)
     notices = r.finish()
     return cfg, notices
+
+
+def batch_text(b: int) -> str:
+    return "full" if b == FULL_BATCH else str(b)
+
+
+def _parse_batches(text: str) -> tuple[int, ...]:
+    names = {batch_text(b): b for b in BATCHES}
+    parts = [p.strip() for p in text.split(",") if p.strip()]
+    if not parts or any(p not in names for p in parts):
+        raise BadValue(f"batch sizes are among {', '.join(names)}")
+    out = tuple(dict.fromkeys(names[p] for p in parts))
+    if len(out) > MAX_BATCHES:
+        raise BadValue(f"at most {MAX_BATCHES} batch sizes")
+    return out
+
+
+def _batches(r: Reader, default: tuple[int, ...]) -> tuple[int, ...]:
+    return r.get("batch", _parse_batches, default)
+
+
+def _pretrain(r: Reader, corpus: str) -> str:
+    allowed = [n for n, c in CORPORA.items() if c.pretrain]
+    name = r.get("pretrain", lambda t: parse_choice(t, allowed), "", shown_default="none")
+    if name and name == corpus:
+        r.note("pretrain", name, "is the corpus being trained on; training from scratch")
+        return ""
+    return name
+
+
+def fit_batches(cfg: TfConfig) -> TfConfig:
+    """``cfg`` with only as many batch sizes as keep the runs within ``MAX_RUNS``."""
+    n = max(1, len(cfg.optimizers))
+    extra = n if cfg.pretrain and cfg.scratch else 0
+    return replace(cfg, batches=cfg.batches[: max(1, (MAX_RUNS - extra) // n)])
+
+
+def _cap_runs(r: Reader, cfg: TfConfig) -> TfConfig:
+    fitted = fit_batches(cfg)
+    if fitted.batches != cfg.batches:
+        r.note("batch", ",".join(map(batch_text, cfg.batches)),
+               f"too many runs with {len(cfg.optimizers)} optimizers (at most {MAX_RUNS}); "
+               f"using {','.join(map(batch_text, fitted.batches))}")  # fmt: skip
+    return fitted
 
 
 _KEYS = (
@@ -289,6 +365,7 @@ _KEYS = (
     ("clip", "clip"),
     ("wd", "wd"),
     ("wd_at", "wd_at"),
+    ("pretrain", "pretrain"),
 )
 
 
@@ -308,6 +385,13 @@ def to_tf_query(cfg: TfConfig) -> dict[str, str]:
     for (k, v), (_, d) in zip(cfg.schedule_params, schedule_defaults(cfg.schedule), strict=True):
         if v != d:
             q[f"sched.{k}"] = fmt_num(v)
+    if cfg.batches != base.batches:
+        q["batch"] = ",".join(map(batch_text, cfg.batches))
+    if cfg.pretrain:
+        if cfg.pretrain_steps != base.pretrain_steps:
+            q["pretrain_steps"] = str(cfg.pretrain_steps)
+        if cfg.scratch != base.scratch:
+            q["scratch"] = "1" if cfg.scratch else "0"
     if (text := link_text(cfg)) is not None:
         q[TEXT_KEY] = text
     return q

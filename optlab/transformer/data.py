@@ -3,6 +3,7 @@
 A split becomes a ``DataArrays`` (ids padded with ``<pad>``, allowed window starts); a batch is
 ``batch_size`` windows ``<bos> + ids[s : s + ctx]`` at starts drawn with a PRNG key. The train
 loop draws the batch of global step ``t`` with ``batch_key(data_seed, t)``, inside its scan.
+``full_batch`` is every window at once (``FULL_BATCH`` as a batch size).
 """
 
 from __future__ import annotations
@@ -16,11 +17,15 @@ import numpy as np
 
 from optlab.transformer.tokenizer import BOS, PAD
 
+FULL_BATCH = 0  # a batch size meaning "every window of the split, every step"
+MAX_FULL_BATCH = 1024  # windows; a larger split is too slow for full-batch steps on a CPU
+
 
 class DataArrays(NamedTuple):
     """A split on the device: ids padded with ``<pad>`` and the allowed window starts.
 
-    Both are padded to power-of-two lengths so that corpora of similar size share a compile;
+    The ids are padded to a power-of-two length and the starts to a multiple of 64, so that
+    corpora of similar size share a compile (and a full batch wastes little on padding rows);
     ``n_starts`` (traced) says how many entries of ``starts_S`` are real.
     """
 
@@ -45,7 +50,7 @@ def make_data(ids: np.ndarray, ctx: int, line_starts: np.ndarray | None = None) 
         starts = np.zeros(1, np.int64)
     ids_N = np.full(_bucket(len(ids) + ctx), PAD, np.int32)
     ids_N[: len(ids)] = ids
-    starts_S = np.zeros(_bucket(len(starts), 64), np.int32)
+    starts_S = np.zeros(64 * -(-len(starts) // 64), np.int32)
     starts_S[: len(starts)] = starts
     return DataArrays(jnp.asarray(ids_N), jnp.asarray(starts_S), jnp.int32(len(starts)))
 
@@ -56,6 +61,17 @@ def sample_batch(data: DataArrays, key: jax.Array, batch_size: int, ctx: int) ->
     s_B = data.starts_S[idx_B]
     win_BxL = jax.vmap(lambda s: jax.lax.dynamic_slice(data.ids_N, (s,), (ctx,)))(s_B)
     return jnp.concatenate([jnp.full((batch_size, 1), BOS, jnp.int32), win_BxL], axis=1)
+
+
+def full_batch(data: DataArrays, ctx: int) -> jax.Array:
+    """Every window of the split at once (full-batch gradient descent): int32 ``[S, ctx + 1]``
+    with ``S = len(data.starts_S)``; the padding rows beyond ``n_starts`` are all ``<pad>``
+    after ``<bos>``, so the loss (which skips ``<pad>`` targets) ignores them."""
+    win_SxL = jax.vmap(lambda s: jax.lax.dynamic_slice(data.ids_N, (s,), (ctx,)))(data.starts_S)
+    real_Sx1 = (jnp.arange(data.starts_S.shape[0]) < data.n_starts)[:, None]
+    win_SxL = jnp.where(real_Sx1, win_SxL, PAD)
+    bos_Sx1 = jnp.full((data.starts_S.shape[0], 1), BOS, jnp.int32)
+    return jnp.concatenate([bos_Sx1, win_SxL], axis=1)
 
 
 def batch_key(data_seed: int, step: int | jax.Array) -> jax.Array:

@@ -3,10 +3,14 @@
 Generation runs in one jitted ``lax.scan``: a fixed buffer of ``cfg.ctx`` tokens per row (or a
 shorter power of two when prompt and continuation fit) holds ``<bos>`` + prompt (left-aligned);
 each step runs the model on the whole buffer (causality makes the unused tail irrelevant), picks
-the next token from the logits at the row's last position and writes it behind. A full buffer
-slides left by one, as nanoGPT crops its context. Static: the config, the buffer width, the
-batch size and the number of new tokens (all rounded up to powers of two);
-temperature and top-k are traced, so neither recompiles. The same key gives the same text.
+the next token from the logits at the row's last position and writes it behind. Generation
+follows the training windows: for a corpus trained on windows that start at line starts, each
+line comes from a fresh window and stops at the newline or when the window is full (the
+model never saw a position past it); otherwise a full buffer slides left by one behind
+``<bos>``, which stays in front as in every training window. Static: the config, the buffer
+width, the batch size, the number of new tokens (all rounded up to powers of two) and the mode;
+temperature, top-k and the stop id are traced, so none recompiles. The same key gives the
+same text.
 
 ``<pad>``, ``<bos>`` and ``<unk>`` are never sampled (their logits are masked).
 """
@@ -48,31 +52,45 @@ def _mask_specials(logits_BxV: jax.Array) -> jax.Array:
     return jnp.where(banned_V[None, :], -jnp.inf, logits_BxV)
 
 
-@partial(jax.jit, static_argnames=("cfg", "n_new"))
-def _sample(params, buf_BxC, len_B, key, *, temperature, top_k, cfg, n_new):
+@partial(jax.jit, static_argnames=("cfg", "n_new", "slide"))
+def _sample(params, buf_BxC, len_B, key, temperature, top_k, stop_id, *, cfg, n_new, slide):
+    """``n_new`` tokens per row and the probability the model gave each (softmax of the
+    logits, specials masked, temperature 1). Without ``slide`` a row ends once its buffer is
+    full or it wrote ``stop_id`` (or ``<eos>``); later entries are ``<pad>`` with p = 0."""
     B, C = buf_BxC.shape
     rows_B = jnp.arange(B)
 
     def step(carry, i):
-        buf_BxC, len_B = carry
+        buf_BxC, len_B, done_B = carry
         logits_BxCxV = forward(params, buf_BxC, cfg)
         last_BxV = _mask_specials(logits_BxCxV[rows_B, len_B - 1])
         tok_B = sample_logits(last_BxV, jax.random.fold_in(key, i), temperature, top_k)
+        p_B = jnp.take_along_axis(jax.nn.softmax(last_BxV, axis=-1), tok_B[:, None], axis=1)[:, 0]
         full_B = len_B >= C
-        buf_BxC = jnp.where(full_B[:, None], jnp.roll(buf_BxC, -1, axis=1), buf_BxC)
-        len_B = jnp.where(full_B, C - 1, len_B)
-        buf_BxC = buf_BxC.at[rows_B, len_B].set(tok_B)
-        return (buf_BxC, len_B + 1), tok_B
+        if slide:  # <bos> stays at position 0, as in every training window
+            shifted_BxC = jnp.concatenate([buf_BxC[:, :1], jnp.roll(buf_BxC[:, 1:], -1, 1)], 1)
+            buf_BxC = jnp.where(full_B[:, None], shifted_BxC, buf_BxC)
+            len_B = jnp.where(full_B, C - 1, len_B)
+        tok_B = jnp.where(done_B, PAD, tok_B)
+        p_B = jnp.where(done_B, 0.0, p_B)
+        write_B = ~done_B & (len_B < C)
+        buf_BxC = buf_BxC.at[rows_B, jnp.minimum(len_B, C - 1)].set(
+            jnp.where(write_B, tok_B, buf_BxC[rows_B, jnp.minimum(len_B, C - 1)])
+        )
+        if not slide:
+            done_B = done_B | full_B | (tok_B == stop_id) | (tok_B == EOS)
+        return (buf_BxC, len_B + write_B, done_B), (tok_B, p_B)
 
-    _, toks_NxB = jax.lax.scan(step, (buf_BxC, len_B), jnp.arange(n_new))
-    return toks_NxB.T
+    done_B = jnp.zeros(B, bool)
+    _, (toks_NxB, p_NxB) = jax.lax.scan(step, (buf_BxC, len_B, done_B), jnp.arange(n_new))
+    return toks_NxB.T, p_NxB.T
 
 
 def _pow2(n: int, minimum: int = 8) -> int:
     return max(minimum, 1 << max(n - 1, 0).bit_length())
 
 
-def generate_ids(
+def sample_rows(
     params: Params,
     cfg: ModelConfig,
     prompts: Sequence[np.ndarray],
@@ -81,14 +99,26 @@ def generate_ids(
     key: jax.Array,
     temperature: float = 1.0,
     top_k: int = 0,
-) -> np.ndarray:
-    """Continue each prompt (id arrays, ``<bos>`` included by the caller; only the last
-    ``cfg.ctx`` ids are kept) by ``max_new_tokens`` ids: int32 ``[len(prompts), max_new]``.
+    line_id: int | None = None,
+) -> tuple[np.ndarray, np.ndarray]:
+    """Continue each prompt (id arrays, ``<bos>`` included by the caller) by up to
+    ``max_new_tokens`` ids: int32 ``[len(prompts), max_new]`` and each token's probability.
+
+    Two ways, as the model was trained:
+
+    - ``line_id is None`` (training windows start anywhere): the window slides once full,
+      keeping ``<bos>`` in front (only the last ``cfg.ctx - 1`` ids of a prompt are kept).
+    - ``line_id`` given (windows start at line starts): a fresh window per line; a row stops
+      after writing ``line_id`` (the newline; or ``<eos>``) or when ``<bos>`` + prompt +
+      continuation fill the ``cfg.ctx + 1`` tokens of a training window. Ids after the end
+      are ``<pad>`` (probability 0).
 
     The batch is padded to a power of two (at least 2) and the length rounded up to one (at
     least 8), so similar calls share a compile. The key fixes the result for a given bucket.
     """
-    rows = [np.asarray(p, np.int32)[-cfg.ctx :] for p in prompts]
+    slide = line_id is None
+    rows = [np.asarray(p, np.int32) for p in prompts]
+    rows = [r if len(r) <= cfg.ctx else np.concatenate([r[:1], r[-(cfg.ctx - 1) :]]) for r in rows]
     if any(len(p) == 0 for p in rows):
         raise ValueError("a prompt needs at least one token (<bos>)")
     n_new = _pow2(max_new_tokens)
@@ -102,17 +132,55 @@ def generate_ids(
     len_B = np.ones(n_rows, np.int32)
     for b, p in enumerate(rows):
         buf_BxC[b, : len(p)], len_B[b] = p, len(p)
-    toks = _sample(
+    toks, probs = _sample(
         params,
         jnp.asarray(buf_BxC),
         jnp.asarray(len_B),
         key,
-        temperature=jnp.float32(temperature),
-        top_k=jnp.int32(top_k),
+        jnp.float32(temperature),
+        jnp.int32(top_k),
+        jnp.int32(-1 if line_id is None else line_id),
         cfg=cfg,
         n_new=n_new,
+        slide=slide,
     )
-    return np.asarray(toks)[: len(prompts), :max_new_tokens]
+    keep = (slice(0, len(prompts)), slice(0, max_new_tokens))
+    return np.asarray(toks)[keep], np.asarray(probs)[keep]
+
+
+def generate_ids(params, cfg, prompts, max_new_tokens, *, key, temperature=1.0, top_k=0,
+                 line_id=None) -> np.ndarray:  # fmt: skip
+    """The ids of ``sample_rows`` (same arguments)."""
+    return sample_rows(params, cfg, prompts, max_new_tokens, key=key, temperature=temperature,
+                       top_k=top_k, line_id=line_id)[0]  # fmt: skip
+
+
+def sample_lines(
+    params: Params,
+    cfg: ModelConfig,
+    tok: CharTokenizer,
+    prompt: str,
+    n_lines: int,
+    *,
+    seed: int = 0,
+    temperature: float = 1.0,
+    top_k: int = 0,
+) -> list[str]:
+    """``n_lines`` lines, each from a fresh window ``<bos> + prompt`` (the prompt not included
+    in the text), read up to the newline; at most ``cfg.ctx`` characters with the prompt."""
+    ids = tok.encode(prompt, bos=True)[: cfg.ctx]
+    n = cfg.ctx + 1 - len(ids)
+    if n <= 0:
+        return [""] * n_lines
+    out = generate_ids(params, cfg, [ids] * n_lines, n, key=jax.random.key(seed),
+                       temperature=temperature, top_k=top_k, line_id=line_id(tok))  # fmt: skip
+    return [tok.decode(row).split("\n", 1)[0] for row in out]
+
+
+def line_id(tok: CharTokenizer) -> int:
+    """The newline's id (``<eos>`` if the vocabulary has no newline)."""
+    ids = tok.encode("\n")
+    return int(ids[0]) if ids[0] != UNK else EOS
 
 
 def generate(
@@ -127,8 +195,9 @@ def generate(
     top_k: int = 0,
     stop: str | None = None,
 ) -> str:
-    """Text continuing ``<bos> + prompt`` (the prompt itself not included), cut before the first
-    ``stop`` string or ``<eos>``. ``temperature=0`` is greedy."""
+    """Text continuing ``<bos> + prompt`` (the prompt itself not included), sliding the window
+    once it is full, cut before the first ``stop`` string or ``<eos>``. ``temperature=0`` is
+    greedy. (``sample_lines`` for line-by-line corpora.)"""
     ids = generate_ids(
         params,
         cfg,
@@ -166,13 +235,18 @@ class TeacherVsFree(NamedTuple):
 
     ``true_ids``: the real continuation; ``teacher_ids``: argmax predictions, each given the
     *true* prefix; ``free_ids``: greedy generation fed its *own* outputs (both never pick
-    ``<pad>``, ``<bos>`` or ``<unk>``). The ``*_correct``
-    arrays mark positions that equal the truth.
+    ``<pad>``, ``<bos>`` or ``<unk>``; on a line corpus free generation stops at the newline,
+    ``<pad>`` after it). ``teacher_p``: the probability of each teacher-forced prediction,
+    ``true_p``: of the true token, given the true prefix; ``free_p``: of each free token, given
+    the model's own prefix. The ``*_correct`` arrays mark positions that equal the truth.
     """
 
     true_ids: np.ndarray
     teacher_ids: np.ndarray
     free_ids: np.ndarray
+    teacher_p: np.ndarray
+    true_p: np.ndarray
+    free_p: np.ndarray
 
     @property
     def teacher_correct(self) -> np.ndarray:
@@ -182,20 +256,48 @@ class TeacherVsFree(NamedTuple):
     def free_correct(self) -> np.ndarray:
         return self.free_ids == self.true_ids
 
+    @property
+    def divergence(self) -> int | None:
+        """The first position where free generation leaves the true text (``None``: never)."""
+        wrong = np.flatnonzero(~self.free_correct)
+        return int(wrong[0]) if len(wrong) else None
+
+
+def _softmax_np(logits_LxV: np.ndarray) -> np.ndarray:
+    """Softmax over the vocabulary with ``<pad>``, ``<bos>``, ``<unk>`` masked (on the host:
+    no small programs to compile)."""
+    z = logits_LxV.copy()
+    z[:, [PAD, BOS, UNK]] = -np.inf
+    e = np.exp(z - z.max(axis=-1, keepdims=True))
+    return e / e.sum(axis=-1, keepdims=True)
+
 
 def teacher_vs_free(
-    params: Params, cfg: ModelConfig, tok: CharTokenizer, text: str, n_prompt: int = 1
+    params: Params,
+    cfg: ModelConfig,
+    tok: CharTokenizer,
+    text: str,
+    n_prompt: int = 1,
+    *,
+    lines: bool = False,
 ) -> TeacherVsFree:
     """Teacher forcing beside free (greedy) generation on ``<bos> + text`` (cut to ``ctx + 1``
-    ids), both starting from its first ``n_prompt`` ids (default: just ``<bos>``)."""
+    ids), both starting from its first ``n_prompt`` ids (``<bos>`` + ``n_prompt - 1``
+    characters); ``lines``: free generation as on a line corpus (stops at the newline)."""
     seq = tok.encode(text, bos=True)[: cfg.ctx + 1]
     if not 1 <= n_prompt < len(seq):
         raise ValueError(f"n_prompt must be in [1, {len(seq) - 1}]")
     logits_1xCxV, _ = _forward_full(params, _padded(seq[:-1], cfg.ctx), cfg)
-    pred = np.asarray(jnp.argmax(_mask_specials(logits_1xCxV[0]), axis=-1))
+    probs_CxV = _softmax_np(np.asarray(logits_1xCxV[0], np.float64))
+    pred = np.argmax(probs_CxV, axis=-1)
     n = len(seq) - n_prompt
-    free = generate_ids(params, cfg, [seq[:n_prompt]], n, key=jax.random.key(0), temperature=0.0)[0]
-    return TeacherVsFree(seq[n_prompt:], pred[n_prompt - 1 : len(seq) - 1], free)
+    at = np.arange(n_prompt - 1, len(seq) - 1)
+    stop = line_id(tok) if lines else None
+    free, free_p = sample_rows(params, cfg, [seq[:n_prompt]], n, key=jax.random.key(0),
+                               temperature=0.0, line_id=stop)  # fmt: skip
+    true = seq[n_prompt:]
+    return TeacherVsFree(true, pred[at], free[0], probs_CxV[at, pred[at]], probs_CxV[at, true],
+                         free_p[0])  # fmt: skip
 
 
 def addition_accuracy(

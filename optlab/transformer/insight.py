@@ -16,7 +16,7 @@ import jax.numpy as jnp
 import numpy as np
 
 from optlab.transformer import generate, landscape
-from optlab.transformer.corpus import addition_problems
+from optlab.transformer.corpus import CORPORA, addition_problems
 from optlab.transformer.data import eval_batches, make_data
 from optlab.transformer.lab import Progress, Result
 from optlab.transformer.model import ModelConfig, Params, flatten_params, forward, unflatten_params
@@ -45,17 +45,23 @@ def samples(
     temperature: float,
     top_k: int,
     n_chars: int = 120,
+    n_lines: int = 4,
     seed: int = 0,
-) -> list[tuple[int, str]]:
-    """``(step, text)`` generated from ``<bos> + prompt`` at every checkpoint of run ``name``."""
-    tok = result.corpus.tokenizer
+) -> list[tuple[int, list[str]]]:
+    """``(step, continuations)`` from ``<bos> + prompt`` at every checkpoint of run ``name``
+    (the prompt not included), generated as the model was trained: on a line corpus
+    ``n_lines`` lines, each from a fresh window, up to its newline; otherwise one text of
+    ``n_chars`` characters from a sliding window."""
+    tok, cfg = result.corpus.tokenizer, result.cfg
     out = []
     for i in checkpoints(result):
         p = params_at(result, name, i)
-        text = generate.generate(
-            p, result.cfg, tok, prompt, n_chars, seed=seed, temperature=temperature, top_k=top_k
-        )
-        out.append((int(result.snap_steps[i]), text))
+        kw = {"seed": seed, "temperature": temperature, "top_k": top_k}
+        if result.corpus.line_aligned:
+            texts = generate.sample_lines(p, cfg, tok, prompt, n_lines, **kw)
+        else:
+            texts = [generate.generate(p, cfg, tok, prompt, n_chars, **kw)]
+        out.append((int(result.snap_steps[i]), texts))
     return out
 
 
@@ -79,10 +85,34 @@ def sample_text(result: Result) -> str:
 
 
 def teacher_free(result: Result, name: str, text: str, n_prompt: int = 1):
-    """``(labels of the true continuation, TeacherVsFree)`` for ``<bos> + text``."""
+    """``(labels of the true continuation, TeacherVsFree)`` for ``<bos> + text`` (free
+    generation line by line on a line corpus)."""
     tok = result.corpus.tokenizer
-    tvf = generate.teacher_vs_free(result.report.params[name], result.cfg, tok, text, n_prompt)
+    tvf = generate.teacher_vs_free(result.report.params[name], result.cfg, tok, text, n_prompt,
+                                   lines=result.corpus.line_aligned)  # fmt: skip
     return [tok.token_label(int(i)) for i in tvf.true_ids], tvf
+
+
+def teacher_prompt(result: Result, name: str, n_candidates: int = 64) -> tuple[str, int]:
+    """A real prompt for teacher forcing: ``(held-out line, characters given)``.
+
+    Arithmetic: the first held-out problem (of ``n_candidates``) that run ``name`` gets wrong,
+    given up to ``=`` (so free generation and teacher forcing part ways), else the first one.
+    Other corpora: the first held-out line of 8 characters or more that fits the context,
+    its first half given.
+    """
+    if CORPORA[result.corpus.name].arithmetic:
+        prompts, answers = addition_problems(result.corpus, n_candidates)
+        if prompts:
+            _, got = generate.addition_accuracy(result.report.params[name], result.cfg,
+                                                result.corpus.tokenizer, prompts)  # fmt: skip
+            wrong = [i for i, (g, a) in enumerate(zip(got, answers, strict=True)) if g != a]
+            i = wrong[0] if wrong else 0
+            return f"{prompts[i]}{answers[i]}\n", len(prompts[i])
+    ctx = result.cfg.ctx
+    lines = [ln + "\n" for ln in result.corpus.val_text.split("\n")]
+    fits = [ln for ln in lines if 8 <= len(ln) <= ctx] or [sample_text(result) or "ab"]
+    return fits[0], max(1, (len(fits[0]) - 1) // 2)
 
 
 def attention(result: Result, name: str, text: str) -> tuple[list[str], list[np.ndarray]]:

@@ -1,7 +1,7 @@
 """The Transformer page's numbers, behind one hashable ``TrainSpec`` (no Streamlit here).
 
 ``TrainSpec`` -> corpus, ``ModelConfig``, ``Contestant`` list, ``TrainConfig`` and schedule;
-``Training(spec)`` drives the chunked training generator (``train.train_chunks``) round by round
+``Training(spec)`` drives the stages (pretraining, compiling, then ``train.Trainer.rounds``)
 and keeps a thinned, memory-bounded set of weight snapshots (for checkpoints and the PCA slice;
 ``train_chunks``' own snapshots would be one per chunk, gigabytes at the largest sizes). A
 ``Result`` (finished or stopped) feeds the summary table, the train-vs-validation gap and
@@ -14,6 +14,8 @@ from __future__ import annotations
 import dataclasses
 import functools
 import math
+import threading
+from collections import OrderedDict
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 
@@ -22,13 +24,16 @@ import numpy as np
 
 from optlab.core.optimizers import OPTIMIZERS
 from optlab.core.schedules import SCHEDULES
-from optlab.transformer import timing
+from optlab.transformer import finetune, timing
 from optlab.transformer.corpus import CORPORA, Corpus
-from optlab.transformer.model import ModelConfig, flatten_params, init_params
-from optlab.transformer.train import ChunkReport, Contestant, TrainConfig, train_chunks
+from optlab.transformer.data import FULL_BATCH
+from optlab.transformer.model import ModelConfig, Params, init_params
+from optlab.transformer.train import ChunkReport, Contestant, TrainConfig, Trainer
 
 Progress = Callable[[float], None] | None
 DEFAULT_RUNS = (("gd", 0.1), ("momentum", 0.1), ("rmsprop", 0.001), ("adam", 0.003))
+PRETRAIN_RUNS = (("adam", 0.003),)
+MAX_PRETRAINED = 4
 MAX_SNAPSHOTS = 12
 SNAPSHOT_BYTES = 64 * 2**20  # per run of Train; finished runs are kept for every session
 
@@ -39,7 +44,10 @@ class TrainSpec:
 
     ``runs`` pairs each optimizer (an ``OPTIMIZERS`` key) with its learning rate; ``text`` is
     the pasted text (empty for the built-in corpora); ``schedule_params`` are the schedule's
-    ``(name, value)`` pairs (missing ones take their defaults).
+    ``(name, value)`` pairs (missing ones take their defaults). Every optimizer runs once per
+    batch size in ``batch_sizes``. With ``pretrain``, every run starts from a model pretrained
+    on that corpus (Adam, ``pretrain_steps`` steps, cached), and with ``scratch`` each
+    optimizer also runs from fresh weights at the first batch size, for the same steps.
     """
 
     corpus: str = "addition"
@@ -59,12 +67,43 @@ class TrainSpec:
     chunk: int = 50
     batch_size: int = 32
     seed: int = 0
+    batches: tuple[int, ...] = ()  # batch sizes to compare (FULL_BATCH = all); () = batch_size
+    pretrain: str = ""  # fine-tune: the corpus to pretrain on ("" = train from scratch)
+    pretrain_steps: int = 1000
+    scratch: bool = True  # fine-tune: also train each optimizer from scratch, same budget
+    base_vocab: bool = False  # the shared vocabulary of pretrained models (finetune.py)
+
+    @property
+    def batch_sizes(self) -> tuple[int, ...]:
+        return self.batches or (self.batch_size,)
+
+    @property
+    def fine_tune(self) -> bool:
+        return bool(self.pretrain)
 
 
 @functools.lru_cache(maxsize=8)
 def corpus(name: str, text: str = "") -> Corpus:
     """The corpus (raises ``CorpusError`` with a message for the user on bad pasted text)."""
     return CORPORA[name].builder(text=text or None)
+
+
+def spec_corpus(spec: TrainSpec) -> Corpus:
+    """The corpus ``spec`` trains on, in the shared vocabulary when fine-tuning or pretraining."""
+    c = corpus(spec.corpus, spec.text)
+    if spec.base_vocab:
+        return finetune.retokenized(c, finetune.base_tokenizer())
+    if spec.fine_tune:
+        return finetune.retokenized(c, finetune.target_tokenizer(c))
+    return c
+
+
+def pretrain_spec(spec: TrainSpec) -> TrainSpec:
+    """What the pretrained model of a fine-tuning ``spec`` is: Adam on ``spec.pretrain``, the
+    same model shape, in the shared vocabulary."""
+    return TrainSpec(corpus=spec.pretrain, n_layer=spec.n_layer, d_model=spec.d_model,
+                     n_head=spec.n_head, ctx=spec.ctx, dropout=spec.dropout, runs=PRETRAIN_RUNS,
+                     steps=spec.pretrain_steps, seed=spec.seed, base_vocab=True)  # fmt: skip
 
 
 def model_config(spec: TrainSpec, vocab_size: int) -> ModelConfig:
@@ -82,9 +121,44 @@ def label(opt: str) -> str:
     return OPTIMIZERS[opt].display
 
 
+def batch_label(b: int) -> str:
+    return "full batch" if b == FULL_BATCH else f"batch {b}"
+
+
 def optimizer_runs(spec: TrainSpec) -> list[Contestant]:
+    """The runs: each optimizer at each batch size (labels name the batch size only when
+    there are several), then, when fine-tuning with ``scratch``, each from fresh weights."""
     reg = {"clip_norm": spec.clip_norm, "l2": spec.l2, "weight_decay": spec.weight_decay}
-    return [Contestant(label(o), o, {"learning_rate": lr}, **reg) for o, lr in spec.runs]
+    sizes, out = spec.batch_sizes, []
+    for o, lr in spec.runs:
+        hp = {"learning_rate": lr}
+        for b in sizes:
+            name = label(o) + (f" · {batch_label(b)}" if len(sizes) > 1 else "")
+            out.append(Contestant(name, o, hp, batch_size=b, **reg))
+    if spec.fine_tune and spec.scratch:
+        for o, lr in spec.runs:
+            name = label(o) + (f" · {batch_label(sizes[0])}" if len(sizes) > 1 else "")
+            out.append(Contestant(f"{name} · scratch", o, {"learning_rate": lr},
+                                  batch_size=sizes[0], from_scratch=True, **reg))  # fmt: skip
+    return out
+
+
+def _shade(hex_color: str, t: float) -> str:
+    """``hex_color`` mixed with white (``t > 0``) or black (``t < 0``) by ``|t|``."""
+    rgb = [int(hex_color.lstrip("#")[i : i + 2], 16) for i in (0, 2, 4)]
+    end = 255 if t > 0 else 0
+    return "#" + "".join(f"{round(c + abs(t) * (end - c)):02x}" for c in rgb)
+
+
+def run_colors(spec: TrainSpec) -> dict[str, str]:
+    """Each run's colour: its optimizer's, lighter for every further batch size, greyer for
+    runs from scratch."""
+    colors = {}
+    for run in optimizer_runs(spec):
+        base = OPTIMIZERS[run.optimizer].color
+        i = spec.batch_sizes.index(run.batch_size)
+        colors[run.label] = _shade(base, -0.45) if run.from_scratch else _shade(base, 0.3 * i)
+    return colors
 
 
 def train_config(spec: TrainSpec) -> TrainConfig:
@@ -132,46 +206,105 @@ class Result:
         return list(self.report.val_loss)
 
 
-def start(spec: TrainSpec) -> tuple[Corpus, ModelConfig, Iterator[ChunkReport]]:
-    """The corpus, the model and the training generator (one ``ChunkReport`` per round)."""
-    c = corpus(spec.corpus, spec.text)
+def trainer(spec: TrainSpec, init: Params | None = None) -> Trainer:
+    """The ``Trainer`` of ``spec`` (its corpus, model and runs), from ``init`` if given."""
+    c = spec_corpus(spec)
     cfg = model_config(spec, c.tokenizer.vocab_size)
     mult = SCHEDULES[spec.schedule].multipliers(spec.steps, **dict(spec.schedule_params))
-    return c, cfg, train_chunks(c, cfg, optimizer_runs(spec), train_config(spec), mult)
+    return Trainer(c, cfg, optimizer_runs(spec), train_config(spec), mult, init)
+
+
+_PRETRAINED: OrderedDict[TrainSpec, Result] = OrderedDict()
+_PRETRAINED_LOCK = threading.Lock()
+
+
+def pretrained(spec: TrainSpec) -> Result | None:
+    """The finished pretraining ``pretrain_spec(spec)`` if this process has it."""
+    with _PRETRAINED_LOCK:
+        return _PRETRAINED.get(pretrain_spec(spec))
+
+
+def _keep_pretrained(result: Result) -> None:
+    with _PRETRAINED_LOCK:
+        _PRETRAINED[result.spec] = result
+        while len(_PRETRAINED) > MAX_PRETRAINED:
+            _PRETRAINED.popitem(last=False)
 
 
 class Training:
-    """A training in progress: ``advance()`` runs one round of chunks (every optimizer one
-    chunk further) and refreshes ``result``; snapshots are kept after ``snapshot_rounds``."""
+    """A training in progress, one ``advance()`` per stage step: ``"pretrain"`` (fine-tuning
+    only, when the pretrained model is not cached: a nested ``Training``, one of its steps per
+    call), ``"compile"`` (the programs, once per shape; skipped when compiled already), then
+    ``"train"``, one round of chunks per call (every run one chunk further), refreshing
+    ``result``. Snapshots are kept after ``snapshot_rounds``."""
 
     def __init__(self, spec: TrainSpec) -> None:
         self.spec = spec
-        self.corpus, self.cfg, self._gen = start(spec)
-        self._keep = snapshot_rounds(spec, count_params(self.cfg))
-        init = flatten_params(init_params(jax.random.key(spec.seed), self.cfg))
-        self._snaps = {label(o): [init] for o, _ in spec.runs}
-        self._steps = [0]
-        self._stacked = {k: v[0][None] for k, v in self._snaps.items()}
+        self.pretraining: Training | None = None
+        self._trainer: Trainer | None = None
+        self.stage = "compile"
+        if spec.fine_tune and pretrained(spec) is None:
+            self.pretraining, self.stage = Training(pretrain_spec(spec)), "pretrain"
+        else:
+            self._build()
+        self._gen: Iterator[ChunkReport] | None = None
         self._round = 0
         self.result: Result | None = None
 
+    def _build(self) -> None:
+        init = None
+        if self.spec.fine_tune:
+            base = pretrained(self.spec)
+            vocab = spec_corpus(self.spec).tokenizer.vocab_size
+            init = finetune.extend_vocab(base.report.params["Adam"], vocab, self.spec.seed)
+        self._trainer = trainer(self.spec, init)
+        self.corpus, self.cfg = spec_corpus(self.spec), self._trainer.cfg
+        if self._trainer.ready:
+            self.stage = "train"
+        self._keep = snapshot_rounds(self.spec, count_params(self.cfg))
+
+    @property
+    def compile_s(self) -> float:
+        return self._trainer.compile_s if self._trainer is not None else 0.0
+
     def advance(self) -> bool:
-        """One round; returns whether another one follows."""
+        """One stage step; returns whether another one follows."""
+        if self.stage == "pretrain":
+            if not self.pretraining.advance():
+                _keep_pretrained(self.pretraining.result)
+                self.pretraining = None
+                self.stage = "compile"
+                self._build()
+            return True
+        if self.stage == "compile":
+            self._trainer.compile()
+            self.stage = "train"
+            return True
+        if self._gen is None:
+            self._gen = self._trainer.rounds()
         report = next(self._gen, None)
         if report is None:
             return False
+        if self._round == 0:
+            self._snaps = {k: [v] for k, v in self._trainer.initial.items()}
+            self._steps = [0]
         self._round += 1
         if self._round in self._keep or report.done:
-            for name, p in report.params.items():
-                self._snaps[name].append(flatten_params(p))
+            for name, flat in self._trainer.latest.items():
+                self._snaps[name].append(flat)
             self._steps.append(report.step)
+            self._stacked = {k: np.stack(v) for k, v in self._snaps.items()}
+        elif self._round == 1:
             self._stacked = {k: np.stack(v) for k, v in self._snaps.items()}
         self.result = Result(self.spec, self.corpus, self.cfg, report,
                              np.asarray(self._steps), self._stacked)  # fmt: skip
+        if report.done:
+            self.stage = "done"
         return not report.done
 
     def close(self) -> None:
-        self._gen.close()
+        if self._gen is not None:
+            self._gen.close()
 
 
 def train_all(spec: TrainSpec) -> Result:

@@ -14,9 +14,11 @@ embeddings, the attention weights and each residual branch) is applied only when
 
 from __future__ import annotations
 
+import functools
 import math
 from dataclasses import dataclass
 from functools import partial
+from typing import Any
 
 import jax
 import jax.numpy as jnp
@@ -112,6 +114,31 @@ def unflatten_params(flat_P: np.ndarray, like: Params) -> Params:
     return treedef.unflatten(
         [jnp.asarray(p.reshape(x.shape), x.dtype) for p, x in zip(parts, leaves, strict=True)]
     )
+
+
+@functools.lru_cache(maxsize=64)
+def layout(cfg: ModelConfig) -> tuple[Any, tuple[tuple[int, ...], ...]]:
+    """The params' tree structure and leaf shapes (nothing is allocated)."""
+    shapes = jax.eval_shape(lambda k: init_params(k, cfg), jax.random.key(0))
+    leaves, treedef = jax.tree.flatten(shapes)
+    return treedef, tuple(tuple(x.shape) for x in leaves)
+
+
+def ravel(params: Params) -> jax.Array:
+    """All parameters as one vector ``[P]`` (inside jit; ``flatten_params`` on the host)."""
+    return jnp.concatenate([x.reshape(-1) for x in jax.tree.leaves(params)])
+
+
+def unravel(flat_P, cfg: ModelConfig) -> Params:
+    """Inverse of ``ravel`` (and of ``flatten_params``): works on jax and numpy vectors alike
+    (numpy in, numpy views out)."""
+    treedef, shapes = layout(cfg)
+    out, start = [], 0
+    for shape in shapes:
+        size = math.prod(shape)
+        out.append(flat_P[start : start + size].reshape(shape))
+        start += size
+    return treedef.unflatten(out)
 
 
 def param_groups(params: Params) -> dict[str, Params]:

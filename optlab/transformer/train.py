@@ -4,12 +4,18 @@ Fairness: every run starts from ``init_params(key(init_seed))``; the batch of gl
 is drawn with ``fold_in(key(data_seed), t)`` and its dropout mask with
 ``fold_in(key(dropout_seed), t)``, so no randomness depends on the optimizer.
 
-Speed: one jitted function (``_train_chunk``) runs a ``lax.scan`` of ``chunk`` steps for one
-optimizer. Static: the ``ModelConfig``, the optimizer factory, the batch size, the chunk length
-and the (power-of-two bucketed) corpus size. Traced: every hyperparameter, the per-step
-learning-rate multipliers, clipping, L2 and weight decay, so changing any of them never
-recompiles. ``train_chunks`` drives the chunks from Python and yields a ``ChunkReport`` after
-each round (every run one chunk further) for a progress bar, live curves and an early stop.
+Speed: runs of equal batch size form a group, and one program steps the whole group: its
+``lax.scan`` of ``chunk`` steps computes every run's gradient in one ``vmap`` over the stacked
+params (same batch, one batched forward and backward pass), then applies each optimizer's own
+update, and ends with every run's validation loss. A second program (``setup``) makes the
+start: weights, optimizer states, validation batches, the loss at step 0. So the default
+comparison (4 optimizers, one batch size) compiles two programs. Static: the ``ModelConfig``,
+the optimizer factories, the batch size, the chunk length and the (power-of-two bucketed)
+corpus size. Traced: every hyperparameter, the per-step learning-rate multipliers, clipping,
+L2 and weight decay, so changing any of them never recompiles. Programs are compiled through
+``optlab.transformer.programs`` (once per shape, a stage of its own: ``Trainer.compile``);
+``Trainer.rounds`` yields a ``ChunkReport`` after each round (every run one chunk further) for
+a progress bar, live curves and an early stop.
 
 Per step, the lab's one step pipeline (``optlab.core.stepper.condition`` then ``advance``, as
 in ``optlab.core.engine``): loss gradient -> global-norm clip -> + coupled L2 -> optimizer
@@ -31,60 +37,15 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from optlab.core import stepper, transforms
 from optlab.core.optimizers import OPTIMIZERS, OptimizerSpec
+from optlab.transformer import programs
+from optlab.transformer.chunk import eval_loss, setup, train_chunk
 from optlab.transformer.corpus import Corpus
-from optlab.transformer.data import batch_key, eval_batches, make_data, sample_batch
-from optlab.transformer.model import (
-    ModelConfig,
-    Params,
-    flatten_params,
-    init_params,
-    loss_fn,
-    param_groups,
-)
+from optlab.transformer.data import FULL_BATCH, MAX_FULL_BATCH, make_data
+from optlab.transformer.model import ModelConfig, Params, flatten_params, unravel
 
-
-@partial(jax.jit, static_argnames="cfg")
-def eval_loss(params: Params, seqs_NxBxT: jax.Array, cfg: ModelConfig) -> jax.Array:
-    """Mean loss over a fixed set of batches (no dropout)."""
-    return jax.lax.map(lambda seq: loss_fn(params, seq, cfg), seqs_NxBxT).mean()
-
-
-@partial(jax.jit, static_argnames="factory")
-def _init_state(params, hp, *, factory):
-    return factory(**hp).init(params)
-
-
-@partial(jax.jit, static_argnames=("cfg", "factory", "batch_size"))
-def _train_chunk(carry, steps_K, lr_mult_K, *, hp, reg, data, seeds, cfg, factory, batch_size):
-    """``K = len(steps_K)`` optimizer steps in one ``lax.scan``; returns carry and metrics."""
-    dropout_key = jax.random.key(seeds[1])
-
-    def body(carry, xs):
-        params, state, alive, div_step = carry
-        t, lr_mult = xs
-        seq_BxT = sample_batch(data, batch_key(seeds[0], t), batch_size, cfg.ctx)
-        dkey = jax.random.fold_in(dropout_key, t)
-        loss, g = jax.value_and_grad(loss_fn)(params, seq_BxT, cfg, dkey, True)
-        layer_norms = {name: transforms.global_norm(gr) for name, gr in param_groups(g).items()}
-        g, raw_norm, clipped_norm = stepper.condition(g, params, reg)
-        lr = hp["learning_rate"] * lr_mult
-        update = factory(**{**hp, "learning_rate": lr}).update
-        new_params, new_state, ok = stepper.advance(
-            update, g, state, params, lr, reg["weight_decay"], alive, loss
-        )
-        new_carry = (new_params, new_state, ok, jnp.where(alive & ~ok, t, div_step))
-        metrics = {
-            "loss": loss,
-            "grad_norm": raw_norm,
-            "clipped_norm": clipped_norm,
-            "lr": lr,
-            "layer_grad_norms": layer_norms,
-        }
-        return new_carry, metrics
-
-    return jax.lax.scan(body, carry, (steps_K, lr_mult_K))
+__all__ = ["ChunkReport", "Contestant", "TrainConfig", "Trainer", "eval_loss", "train",
+           "train_chunks"]  # fmt: skip
 
 
 @dataclass(frozen=True)
@@ -93,6 +54,8 @@ class Contestant:
 
     ``label`` must be unique among the runs (two Adams with different learning rates need two
     labels). ``hparams`` override the spec's defaults. ``clip_norm=inf`` means no clipping.
+    ``batch_size``: ``None`` for the loop's, ``FULL_BATCH`` for every window each step.
+    ``from_scratch``: start from fresh weights even when the loop is given pretrained ones.
     """
 
     label: str
@@ -101,6 +64,8 @@ class Contestant:
     clip_norm: float = math.inf
     l2: float = 0.0
     weight_decay: float = 0.0
+    batch_size: int | None = None
+    from_scratch: bool = False
 
     @property
     def spec(self) -> OptimizerSpec:
@@ -171,6 +136,178 @@ def _check_runs(runs: Sequence[Contestant]) -> None:
             raise TypeError(f"{r.spec.display} has no hyperparameter(s) {sorted(unknown)}")
 
 
+@dataclass(frozen=True, eq=False)
+class _Group:
+    """Runs that share a batch size: one setup and one chunk program step all of them."""
+
+    batch_size: int
+    runs: tuple[Contestant, ...]
+    factories: tuple
+    hps: tuple
+    regs: dict
+    use_init_R: jax.Array
+
+
+def _group(runs: Sequence[Contestant], batch_size: int, has_init: bool) -> _Group:
+    hps = tuple(
+        {k: jnp.float32(v) for k, v in {**r.spec.defaults(), **r.hparams}.items()} for r in runs
+    )
+    regs = {k: jnp.asarray([getattr(r, k) for r in runs], jnp.float32)
+            for k in ("clip_norm", "l2", "weight_decay")}  # fmt: skip
+    use = jnp.asarray([has_init and not r.from_scratch for r in runs])
+    return _Group(batch_size, tuple(runs), tuple(r.spec.factory for r in runs), hps, regs, use)
+
+
+def _host(tree):
+    return jax.tree.map(np.asarray, jax.device_get(tree))
+
+
+class Trainer:
+    """Every run for ``tcfg.steps`` steps from the same start, in two stages: ``compile()``
+    (the programs, once per shape; ``ready`` says whether they are compiled already) and
+    ``rounds()``, a ``ChunkReport`` after each round (every run one chunk further).
+
+    Args:
+        corpus: the data (``cfg.vocab_size`` must equal ``corpus.tokenizer.vocab_size``).
+        cfg: the model.
+        runs: the contestants; all see the same batches (those of equal batch size the same
+            windows) and start from the same params: ``init`` (e.g. pretrained weights) if
+            given, except runs ``from_scratch``, else ``init_params(key(tcfg.init_seed))``.
+        tcfg: loop settings.
+        lr_multipliers: float32 ``[steps]`` multiplying every run's learning rate per step
+            (``SCHEDULES[name].multipliers(steps, ...)``); ``None`` for a constant rate.
+    """
+
+    def __init__(self, corpus: Corpus, cfg: ModelConfig, runs: Sequence[Contestant],
+                 tcfg: TrainConfig = TrainConfig(), lr_multipliers: np.ndarray | None = None,
+                 init: Params | None = None) -> None:  # fmt: skip
+        _check_runs(runs)
+        if cfg.vocab_size != corpus.tokenizer.vocab_size:
+            raise ValueError("cfg.vocab_size does not match the corpus vocabulary")
+        steps = tcfg.steps
+        mult = np.ones(steps, np.float32) if lr_multipliers is None else np.asarray(lr_multipliers)
+        if mult.shape != (steps,):
+            raise ValueError(f"lr_multipliers must have shape ({steps},), got {mult.shape}")
+        self.runs, self.cfg, self.tcfg = list(runs), cfg, tcfg
+        self.init = None if init is None else jnp.asarray(flatten_params(init))
+        self.mult = mult.astype(np.float32)
+        self.chunk = min(tcfg.chunk, steps)
+        self.train_data = make_data(corpus.train_ids, cfg.ctx, corpus.line_starts("train"))
+        self.val_data = make_data(corpus.val_ids, cfg.ctx, corpus.line_starts("val"))
+        sizes = [tcfg.batch_size if r.batch_size is None else r.batch_size for r in runs]
+        if FULL_BATCH in sizes and int(self.train_data.n_starts) > MAX_FULL_BATCH:
+            raise ValueError(
+                f"full batch needs at most {MAX_FULL_BATCH} training windows; this corpus has "
+                f"{int(self.train_data.n_starts):,} (pick a mini-batch size)"
+            )
+        by_size = {b: [r for r, s in zip(runs, sizes, strict=True) if s == b] for b in sizes}
+        self.groups = [_group(rs, b, init is not None) for b, rs in by_size.items()]
+        self.seeds = jnp.asarray([tcfg.data_seed, tcfg.dropout_seed], jnp.int32)
+        self.setup_seeds = jnp.asarray([tcfg.init_seed, tcfg.eval_seed], jnp.int32)
+        self.compile_s = 0.0
+
+    def setup_args(self, g: _Group):
+        args = (self.setup_seeds, g.hps, g.use_init_R, self.init, self.val_data)
+        static = {"cfg": self.cfg, "factories": g.factories, "eval_batch": self.tcfg.batch_size,
+                  "n_eval": self.tcfg.eval_batches}  # fmt: skip
+        return args, static
+
+    def _chunk_args(self, g: _Group, carry, val_seqs, steps_K, mult_K):
+        args = (carry, steps_K, mult_K, g.hps, g.regs, self.train_data, self.seeds, val_seqs)
+        return args, {"cfg": self.cfg, "factories": g.factories, "batch_size": g.batch_size}
+
+    def _lengths(self) -> list[int]:
+        return sorted({self.chunk, self.tcfg.steps % self.chunk or self.chunk}, reverse=True)
+
+    def _each_program(self, get):
+        """``get(jitted, *args, **static)`` on every program the run needs, in order."""
+        out = []
+        for g in self.groups:
+            args, static = self.setup_args(g)
+            out.append(get(setup, *args, **static))
+            carry, val_seqs, _ = jax.eval_shape(partial(setup, **static), *args)
+            for k in self._lengths():
+                steps_K = jax.ShapeDtypeStruct((k,), jnp.int32)
+                mult_K = jax.ShapeDtypeStruct((k,), jnp.float32)
+                cargs, cstatic = self._chunk_args(g, carry, val_seqs, steps_K, mult_K)
+                out.append(get(train_chunk, *cargs, **cstatic))
+        return out
+
+    @property
+    def ready(self) -> bool:
+        """Whether every program is compiled already (then ``compile()`` returns at once)."""
+        return all(self._each_program(programs.ready))
+
+    def compile(self) -> float:
+        """Compile what is not compiled yet; returns the seconds it took."""
+        t0 = time.perf_counter()
+        self._each_program(programs.program)
+        self.compile_s = time.perf_counter() - t0
+        return self.compile_s
+
+    def rounds(self) -> Iterator[ChunkReport]:
+        """Train, yielding a ``ChunkReport`` after each round (compiling first if needed)."""
+        t0 = time.perf_counter()
+        steps, chunk, keep = self.tcfg.steps, self.chunk, self.tcfg.keep_snapshots
+        labels = [r.label for r in self.runs]
+        carries, val_seqs, val_loss = [], [], {lab: [] for lab in labels}
+        for g in self.groups:
+            args, static = self.setup_args(g)
+            carry, seqs, val0 = programs.run(setup, *args, **static)
+            carries.append(carry)
+            val_seqs.append(seqs)
+            for r, v in zip(g.runs, np.asarray(val0), strict=True):
+                val_loss[r.label].append(float(v))
+        flat = self.initial = self.latest = self._flat(carries)
+        snaps = {lab: [flat[lab]] for lab in labels} if keep else None
+        metrics: dict[str, Any] = dict.fromkeys(labels)
+        diverged: dict[str, int | None] = dict.fromkeys(labels)
+        val_steps, done = [0], 0
+        while done < steps:
+            k = min(chunk, steps - done)
+            t_round = time.perf_counter()
+            steps_K = jnp.asarray(np.arange(done, done + k, dtype=np.int32))
+            mult_K = jnp.asarray(self.mult[done : done + k])
+            for i, g in enumerate(self.groups):
+                cargs, cstatic = self._chunk_args(g, carries[i], val_seqs[i], steps_K, mult_K)
+                carries[i], m, val = programs.run(train_chunk, *cargs, **cstatic)
+                m, val, div = _host(m), np.asarray(val), np.asarray(carries[i][3])
+                for r, run in enumerate(g.runs):
+                    mine = jax.tree.map(lambda x, r=r: x[:, r], m)
+                    old = metrics[run.label]
+                    metrics[run.label] = mine if old is None else _concat(old, mine)
+                    val_loss[run.label].append(float(val[r]))
+                    diverged[run.label] = int(div[r]) if div[r] >= 0 else None
+            flat = self.latest = self._flat(carries)
+            if keep:
+                for lab in labels:
+                    snaps[lab].append(flat[lab])
+            done += k
+            val_steps.append(done)
+            round_s = time.perf_counter() - t_round
+            yield ChunkReport(
+                step=done,
+                total_steps=steps,
+                elapsed_s=time.perf_counter() - t0,
+                eta_s=round_s * math.ceil((steps - done) / chunk),
+                metrics=dict(metrics),
+                val_steps=np.asarray(val_steps),
+                val_loss={lab: np.asarray(v) for lab, v in val_loss.items()},
+                params={lab: unravel(p, self.cfg) for lab, p in flat.items()},
+                diverged_at=dict(diverged),
+                snapshots={lab: np.stack(s) for lab, s in snaps.items()} if keep else None,
+            )
+
+    def _flat(self, carries) -> dict[str, np.ndarray]:
+        """Each run's latest params as a host vector ``[P]``, in run order."""
+        out = {}
+        for g, carry in zip(self.groups, carries, strict=True):
+            host_RxP = np.asarray(carry[0])
+            for r, run in enumerate(g.runs):
+                out[run.label] = host_RxP[r]
+        return {r.label: out[r.label] for r in self.runs}
+
+
 def _concat(old, new):
     return jax.tree.map(lambda a, b: np.concatenate([a, b]), old, new)
 
@@ -181,90 +318,10 @@ def train_chunks(
     runs: Sequence[Contestant],
     tcfg: TrainConfig = TrainConfig(),
     lr_multipliers: np.ndarray | None = None,
+    init: Params | None = None,
 ) -> Iterator[ChunkReport]:
-    """Train every run for ``tcfg.steps`` steps, yielding a ``ChunkReport`` after each round.
-
-    Args:
-        corpus: the data (``cfg.vocab_size`` must equal ``corpus.tokenizer.vocab_size``).
-        cfg: the model.
-        runs: the contestants; all start from the same params and see the same batches.
-        tcfg: loop settings.
-        lr_multipliers: float32 ``[steps]`` multiplying every run's learning rate per step
-            (``SCHEDULES[name].multipliers(steps, ...)``); ``None`` for a constant rate.
-    """
-    _check_runs(runs)
-    if cfg.vocab_size != corpus.tokenizer.vocab_size:
-        raise ValueError("cfg.vocab_size does not match the corpus vocabulary")
-    steps, chunk = tcfg.steps, min(tcfg.chunk, tcfg.steps)
-    mult = np.ones(steps, np.float32) if lr_multipliers is None else np.asarray(lr_multipliers)
-    if mult.shape != (steps,):
-        raise ValueError(f"lr_multipliers must have shape ({steps},), got {mult.shape}")
-    mult = mult.astype(np.float32)
-    t0 = time.perf_counter()
-    train_data = make_data(corpus.train_ids, cfg.ctx, corpus.line_starts("train"))
-    val_data = make_data(corpus.val_ids, cfg.ctx, corpus.line_starts("val"))
-    val_seqs = eval_batches(
-        val_data,
-        jax.random.key(tcfg.eval_seed),
-        batch_size=tcfg.batch_size,
-        ctx=cfg.ctx,
-        n_batches=tcfg.eval_batches,
-    )
-    seeds = jnp.asarray([tcfg.data_seed, tcfg.dropout_seed], jnp.int32)
-    params0 = init_params(jax.random.key(tcfg.init_seed), cfg)
-    val0 = float(eval_loss(params0, val_seqs, cfg))
-    carries, hps, regs = {}, {}, {}
-    for r in runs:
-        hps[r.label] = {k: jnp.float32(v) for k, v in {**r.spec.defaults(), **r.hparams}.items()}
-        regs[r.label] = {k: jnp.float32(getattr(r, k)) for k in ("clip_norm", "l2", "weight_decay")}
-        state = _init_state(params0, hps[r.label], factory=r.spec.factory)
-        carries[r.label] = (params0, state, jnp.bool_(True), jnp.int32(-1))
-    metrics: dict[str, Any] = dict.fromkeys(r.label for r in runs)
-    val_steps, val_loss = [0], {r.label: [val0] for r in runs}
-    snaps = {r.label: [flatten_params(params0)] for r in runs}
-    done, round_s = 0, 0.0
-    while done < steps:
-        k = min(chunk, steps - done)
-        t_round = time.perf_counter()
-        steps_K = jnp.asarray(np.arange(done, done + k, dtype=np.int32))
-        for r in runs:
-            carry, m = _train_chunk(
-                carries[r.label],
-                steps_K,
-                jnp.asarray(mult[done : done + k]),
-                hp=hps[r.label],
-                reg=regs[r.label],
-                data=train_data,
-                seeds=seeds,
-                cfg=cfg,
-                factory=r.spec.factory,
-                batch_size=tcfg.batch_size,
-            )
-            carries[r.label] = carry
-            m = jax.tree.map(np.asarray, m)
-            metrics[r.label] = m if metrics[r.label] is None else _concat(metrics[r.label], m)
-            val_loss[r.label].append(float(eval_loss(carry[0], val_seqs, cfg)))
-            if tcfg.keep_snapshots:
-                snaps[r.label].append(flatten_params(carry[0]))
-        done += k
-        val_steps.append(done)
-        round_s = time.perf_counter() - t_round
-        yield ChunkReport(
-            step=done,
-            total_steps=steps,
-            elapsed_s=time.perf_counter() - t0,
-            eta_s=round_s * math.ceil((steps - done) / chunk),
-            metrics=dict(metrics),
-            val_steps=np.asarray(val_steps),
-            val_loss={lab: np.asarray(v) for lab, v in val_loss.items()},
-            params={lab: c[0] for lab, c in carries.items()},
-            diverged_at={
-                lab: (int(c[3]) if int(c[3]) >= 0 else None) for lab, c in carries.items()
-            },
-            snapshots={lab: np.stack(s) for lab, s in snaps.items()}
-            if tcfg.keep_snapshots
-            else None,
-        )
+    """``Trainer(...).rounds()``: train every run, a ``ChunkReport`` after each round."""
+    return Trainer(corpus, cfg, runs, tcfg, lr_multipliers, init).rounds()
 
 
 def train(
@@ -273,9 +330,10 @@ def train(
     runs: Sequence[Contestant],
     tcfg=TrainConfig(),
     lr_multipliers=None,
+    init: Params | None = None,
 ) -> ChunkReport:
     """Run ``train_chunks`` to the end and return the last report."""
     last = None
-    for report in train_chunks(corpus, cfg, runs, tcfg, lr_multipliers):
+    for report in train_chunks(corpus, cfg, runs, tcfg, lr_multipliers, init):
         last = report
     return last

@@ -11,6 +11,8 @@ from __future__ import annotations
 import dataclasses
 import math
 
+from functools import partial
+
 import jax
 import jax.numpy as jnp
 import numpy as np
@@ -230,10 +232,15 @@ def test_same_optimizer_same_hparams_is_reproducible():
     runs = [Contestant("a", "adam"), Contestant("b", "adam"), Contestant("c", "gd")]
     r1 = train(_corpus(), CFG, runs, TCFG)
     r2 = train(_corpus(), CFG, runs[:1], TCFG)
+    # Within one program, equal runs are equal to the bit; alone (a batch of one run instead of
+    # three in the vmapped gradient) XLA may sum in another order: equal to float32 rounding.
     for key in ("loss", "grad_norm"):
         np.testing.assert_array_equal(r1.metrics["a"][key], r1.metrics["b"][key])
-        np.testing.assert_array_equal(r1.metrics["a"][key], r2.metrics["a"][key])
-    jax.tree.map(np.testing.assert_array_equal, r1.params["a"], r2.params["a"])
+        np.testing.assert_allclose(r1.metrics["a"][key], r2.metrics["a"][key], rtol=1e-5)
+    jax.tree.map(np.testing.assert_array_equal, r1.params["a"], r1.params["b"])
+    # Adam turns rounding noise on a near-zero gradient into a step of ~lr: a few lr at most.
+    jax.tree.map(partial(np.testing.assert_allclose, atol=10 * 1e-3),
+                 r1.params["a"], r2.params["a"])  # fmt: skip
     assert not np.array_equal(r1.metrics["a"]["loss"], r1.metrics["c"]["loss"])
 
 
