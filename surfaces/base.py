@@ -41,6 +41,8 @@ class Surface:
         log_color: colour the map on a log scale (Rosenbrock-like ranges).
         params: surface parameters (e.g. the ravine's condition number), traced in the engine.
         lr_hint: a learning rate at which plain GD makes visible progress here.
+        default_lrs: ``(optimizer, learning rate)`` pairs that replace an optimizer's own
+            default learning rate on this surface, so that the default race converges here.
         description: one or two sentences for the app.
     """
 
@@ -57,6 +59,7 @@ class Surface:
     log_color: bool = False
     params: tuple[HParam, ...] = ()
     lr_hint: float = 1e-2
+    default_lrs: tuple[tuple[str, float], ...] = ()
     description: str = ""
 
     def theta(self, **overrides: float) -> dict[str, jax.Array]:

@@ -34,6 +34,7 @@ ROSENBROCK = Surface(
         "it, so GD needs η below about 2/1000 (less on the walls) and then creeps along the "
         "floor towards (1, 1)."
     ),
+    default_lrs=(("gd", 1e-3), ("momentum", 1e-3)),  # 0.01 diverges in 4 steps
 )
 
 
@@ -58,6 +59,7 @@ BEALE = Surface(
         "whole line x = 0, and the valley to (3, 0.5) is long and shallow, so one learning rate "
         "is too large on the walls and too small on the floor."
     ),
+    default_lrs=(("momentum", 2e-3),),  # 0.01 diverges in 8 steps
 )
 
 
@@ -191,13 +193,14 @@ GOLDSTEIN_PRICE = Surface(
         Point(0.6, 0.4, "saddle", 990.0),
     ),
     local_maxima=(Point(0.8, 0.2, "local maximum", 1155.0),),
-    starts=(Point(-1.0, 1.0), Point(1.5, 1.5), Point(0.5, -1.8)),
+    starts=(Point(0.5, -1.5), Point(-1.0, 1.0), Point(1.5, 1.5), Point(0.5, -1.8)),
     log_color=True,
     lr_hint=1e-5,
     description=(
         "Values from 3 to 10⁶ with three local minima (30, 84, 840) near the global one (3): "
         "GD needs a tiny η on the walls, which is then far too small on the valley floors."
     ),
+    default_lrs=(("gd", 5e-5), ("momentum", 5e-5)),  # gradients ~1e5 at the start
 )
 
 SURFACES = (ROSENBROCK, BEALE, HIMMELBLAU, THREE_HUMP_CAMEL, SIX_HUMP_CAMEL, GOLDSTEIN_PRICE)

@@ -48,6 +48,7 @@ RASTRIGIN = Surface(
         "A bowl covered in an egg-crate: a local minimum near every integer point. GD stops in "
         "the nearest one; only large steps, momentum or noise hop between them."
     ),
+    default_lrs=(("momentum", 5e-3),),  # at 0.01 it flies off the map
 )
 
 

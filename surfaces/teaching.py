@@ -79,6 +79,7 @@ CLIFF = Surface(
         "plateau, then one step on the cliff face catapults it far past the valley. Clip the "
         "gradient norm (e.g. to 1) and it walks down the face instead."
     ),
+    default_lrs=(("momentum", 5e-3),),  # at 0.01 it falls off the map
 )
 
 SURFACES = (SADDLE, CLIFF)

@@ -153,8 +153,16 @@ def surface_defaults(
     return tuple((p.name, float(p.default)) for p in s.params), start
 
 
-def optimizer_defaults(opt: str) -> Pairs:
-    return tuple((h.name, snap(h, h.default)) for h in OPTIMIZERS[opt].hparams)
+def optimizer_defaults(opt: str, surface: str | None = None) -> Pairs:
+    """``opt``'s default hyperparameters (on their slider grids); on ``surface``, with that
+    surface's own default learning rate for ``opt`` where it has one (``default_lrs``), so
+    that every surface opens on a race that converges."""
+    spec = SURFACES.get(surface) if surface else None
+    lr = dict(spec.default_lrs).get(opt) if spec else None
+    return tuple(
+        (h.name, snap(h, lr if h.name == "learning_rate" and lr is not None else h.default))
+        for h in OPTIMIZERS[opt].hparams
+    )
 
 
 def schedule_defaults(schedule: str) -> Pairs:
@@ -178,7 +186,7 @@ def default_config(surface: str | None = None, custom: Custom | None = None) -> 
         surface=surface,
         theta=tuple((k, snap(_surface_param(surface, k), v)) for k, v in theta),
         optimizers=opts,
-        hparams=tuple((o, optimizer_defaults(o)) for o in opts),
+        hparams=tuple((o, optimizer_defaults(o, surface)) for o in opts),
         start=start,
         schedule_params=schedule_defaults("constant") if "constant" in SCHEDULES else (),
         schedule="constant" if "constant" in SCHEDULES else next(iter(SCHEDULES)),
@@ -193,7 +201,7 @@ def _surface_param(surface: str, name: str) -> HParam:
 def with_optimizers(cfg: Config, opts: Sequence[str]) -> Config:
     """``cfg`` with this optimizer selection; hyperparameters kept where known, else defaults."""
     old = dict(cfg.hparams)
-    hparams = tuple((o, old.get(o, optimizer_defaults(o))) for o in opts)
+    hparams = tuple((o, old.get(o, optimizer_defaults(o, cfg.surface))) for o in opts)
     inspect = cfg.inspect if cfg.inspect in opts else ""
     return replace(cfg, optimizers=tuple(opts), hparams=hparams, inspect=inspect)
 

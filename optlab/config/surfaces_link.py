@@ -122,11 +122,12 @@ def _parse_custom(r: Reader, surface: str) -> Custom:
     return Custom(base.text if text is None else text.strip(), bounds, minima)
 
 
-def _parse_hparams(r: Reader, opts: tuple[str, ...]) -> tuple[tuple[str, Pairs], ...]:
+def _parse_hparams(r: Reader, opts: tuple[str, ...], surface: str) -> tuple[tuple[str, Pairs], ...]:
     out = []
     for o in opts:
         pairs = []
-        for h, (name, dflt) in zip(OPTIMIZERS[o].hparams, optimizer_defaults(o), strict=True):
+        defaults = optimizer_defaults(o, surface)
+        for h, (name, dflt) in zip(OPTIMIZERS[o].hparams, defaults, strict=True):
             pairs.append((name, r.hparam(f"{o}.{hp_alias(h.name)}", h, dflt)))
         out.append((o, tuple(pairs)))
     r.other_optimizer_keys(opts, lacks="has no hyperparameter {!r}")
@@ -157,7 +158,7 @@ def parse_query(query: Mapping[str, str | Sequence[str]]) -> tuple[Config, list[
     theta = parse_params(r, "s", spec.params if spec else (),
                           spec.display if spec else "Your function")  # fmt: skip
     opts = r.optimizers(base.optimizers)
-    hparams = _parse_hparams(r, opts)
+    hparams = _parse_hparams(r, opts, surface)
     steps = r.get("steps", lambda t: int(in_range(parse_int(t), *STEPS_RANGE)), base.steps)
     start = r.get("start", lambda t: _parse_start(t, bounds), base.start,
                   ",".join(map(fmt_num, base.start)))  # fmt: skip
@@ -213,7 +214,7 @@ def to_query(cfg: Config) -> dict[str, str]:
     if cfg.optimizers != base.optimizers:
         q["opt"] = ",".join(cfg.optimizers) or NO_OPTIMIZERS
     for o, pairs in cfg.hparams:
-        for (k, v), (_, d) in zip(pairs, optimizer_defaults(o), strict=True):
+        for (k, v), (_, d) in zip(pairs, optimizer_defaults(o, cfg.surface), strict=True):
             if v != d:
                 q[f"{o}.{hp_alias(k)}"] = fmt_num(v)
     if cfg.steps != base.steps:

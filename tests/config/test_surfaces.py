@@ -5,6 +5,7 @@ from __future__ import annotations
 import math
 from dataclasses import replace
 
+import numpy as np
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -236,3 +237,42 @@ def test_round_trip_config_query_config(cfg):
     back, notices = parse_query(query)
     assert notices == []
     assert back == cfg
+
+
+# ---------------------------------------------------------------------------------------------
+# Every surface opens on a race that converges.
+
+
+@pytest.mark.parametrize("surface", [*SURFACES, "custom"])
+def test_every_surface_opens_on_a_race_that_converges(surface):
+    """The default optimizers at their default learning rates on this surface (its own where
+    the registry sets one): none diverges, every path stays on the map, every loss falls."""
+    from optlab.config.surfaces import default_config
+    from optlab.core import engine
+    from optlab.scenarios.base import config_to_engine
+
+    cfg = default_config(surface)
+    problem, runs, start, settings, theta = config_to_engine(cfg)
+    (x0, x1), (y0, y1) = problem.bounds
+    for run, t in zip(runs, engine.run(problem, runs, start, settings, theta), strict=True):
+        assert t.diverged_at is None, (run.name, run.hparams)
+        x, y = t.params[:, 0], t.params[:, 1]
+        assert np.all((x0 <= x) & (x <= x1) & (y0 <= y) & (y <= y1)), (run.name, "off the map")
+        assert t.loss[-1] < t.loss[0], run.name
+
+
+def test_a_surfaces_own_default_learning_rate_stays_out_of_its_links():
+    from optlab.config.surfaces import default_config, optimizer_defaults
+
+    rosen = default_config("rosenbrock")
+    assert (
+        rosen.hp("gd")["learning_rate"]
+        == 1e-3
+        == dict(optimizer_defaults("gd", "rosenbrock"))["learning_rate"]
+    )
+    assert dict(optimizer_defaults("gd"))["learning_rate"] == 1e-2
+    assert "gd.lr" not in to_query(rosen)  # a default: not written
+    assert parse_query({"surface": "rosenbrock"})[0] == rosen
+    cfg, notices = parse_query({"surface": "rosenbrock", "gd.lr": "0.01"})
+    assert (notices, cfg.hp("gd")["learning_rate"]) == ([], 0.01)
+    assert to_query(cfg)["gd.lr"] == "0.01"  # GD's usual default is not Rosenbrock's: written
