@@ -11,8 +11,6 @@ from urllib.parse import parse_qs, urlsplit
 import pytest
 
 from tests.support.browser import (
-    CHROMIUM,
-    CHROMIUM_ARGS,
     IDLE,
     free_port,
     require_browser,
@@ -33,8 +31,9 @@ JS_BOARD = """() => {
 
 
 @pytest.fixture(scope="module")
-def class_server(tmp_path_factory):
-    """A server with a class database of its own."""
+def server(tmp_path_factory):
+    """The app with a class database of its own (replaces the shared ``server`` fixture, so
+    the shared ``browser`` fixture drives this one)."""
     require_browser()
     data = tmp_path_factory.mktemp("class-data")
     saved = os.environ.get("OPTLAB_DATA_DIR")
@@ -49,16 +48,6 @@ def class_server(tmp_path_factory):
             os.environ["OPTLAB_DATA_DIR"] = saved
     yield f"http://127.0.0.1:{port}/"
     stop_server(proc)
-
-
-@pytest.fixture(scope="module")
-def chromium(class_server):
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as p:
-        b = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        yield b
-        b.close()
 
 
 def scroll_to(page, title: str) -> None:
@@ -114,14 +103,14 @@ def student(browser, url: str, code: str, name: str, moves: int) -> str:
     return text
 
 
-def test_three_students_on_the_board(chromium, class_server, tmp_path):
-    ctx = chromium.new_context(viewport={"width": 1280, "height": 720})
+def test_three_students_on_the_board(browser, server, tmp_path):
+    ctx = browser.new_context(viewport={"width": 1280, "height": 720})
     teacher = ctx.new_page()
-    code = create_class(teacher, class_server)
+    code = create_class(teacher, server)
     teacher.get_by_text("No submissions yet").wait_for(timeout=30_000)
     names = ["Ada <b>", "Grace", "Alan *"]
     for i, name in enumerate(names):
-        assert "score" in student(chromium, class_server, code, name, moves=2 * i)
+        assert "score" in student(browser, server, code, name, moves=2 * i)
     teacher.get_by_text("Board · 3 students").wait_for(timeout=30_000)  # refreshed by itself
     teacher.wait_for_function(f"() => ({JS_BOARD})()?.length === 3", timeout=30_000)
     paths = teacher.evaluate(JS_BOARD)
