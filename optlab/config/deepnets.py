@@ -39,8 +39,9 @@ from optlab.config.links import (
 from optlab.core.optimizers import OPTIMIZERS
 from optlab.core.params import HParam, snap
 from optlab.core.schedules import SCHEDULES
+from optlab.nets import data, train
 from optlab.nets.data import DATASETS
-from optlab.nets.mlp import ACTIVATIONS, INITS, NORMS
+from optlab.nets.mlp import ACTIVATIONS, INITS, NORMS, NetConfig
 from optlab.nets.tiny import PARAMS
 
 SECTIONS = {
@@ -66,14 +67,17 @@ OF_N_GRID = (8, 12, 16, 24, 32, 64, 128)
 OF_NOISE_GRID = (0.0, 0.1, 0.2, 0.3, 0.5, 0.8)
 OF_WIDTH_GRID = (16, 32, 64, 128, 256)
 OF_DEPTH_RANGE = (1, 6)
-OF_STEPS_GRID = (200, 500, 1000, 2000)
+OF_STEPS_GRID = (200, 500, 1000, 2000, 3000)
 WD_MODES = {"off": "Off", "l2": "L2 (coupled: + λθ in the gradient)",
             "decoupled": "Decoupled weight decay (− ηλθ after the update)"}  # fmt: skip
-LAM_GRID = (1e-4, 3e-4, 1e-3, 3e-3, 1e-2, 3e-2, 0.1, 0.3, 1.0)
+LAM_GRID = (1e-4, 3e-4, 1e-3, 3e-3, 1e-2, 3e-2, 0.1, 0.3, 1.0, 3.0)
 DROPOUT_GRID = (0.0, 0.1, 0.2, 0.3, 0.4, 0.5)
-DEFAULT_LRS = {"gd": 0.5, "momentum": 0.1, "nesterov": 0.1, "adam": 0.01, "adamw": 0.01,
-               "nadam": 0.01, "amsgrad": 0.01, "adamax": 0.01, "lion": 0.001,
+DEFAULT_LRS = {"gd": 0.5, "momentum": 0.1, "nesterov": 0.1, "adam": 0.003, "adamw": 0.003,
+               "nadam": 0.003, "amsgrad": 0.003, "adamax": 0.003, "lion": 0.001,
                "rmsprop": 0.001}  # fmt: skip
+N_TRAIN, N_VAL = 200, 200  # the depth section's data set sizes
+DATA_NOISE = {"spiral": 0.05, "circles": 0.08}
+PLAIN, REGULARISED = "no regularisation", "regularised"  # the overfit section's two runs
 
 
 def lr_spec(opt: str) -> HParam:
@@ -130,10 +134,10 @@ class OverfitConfig:
     depth: int = 3
     activation: str = "tanh"
     optimizer: str = "adam"
-    lr: float = 0.01
-    steps: int = 1000
+    lr: float = 0.005
+    steps: int = 2000
     wd: str = "decoupled"
-    lam: float = 0.03
+    lam: float = 1.0
     dropout: float = 0.0
 
 
@@ -288,3 +292,51 @@ def to_deepnets_query(cfg: DeepNetsConfig) -> dict[str, str]:
     if of.lr != lr_default:
         q["of.lr"] = fmt_num(of.lr)
     return q
+
+
+# ---------------------------------------------------------------------------------------------
+# Config -> what ``optlab.nets.train`` runs (the page and the scenarios' checks share these).
+
+
+def depth_net(n: DepthConfig) -> NetConfig:
+    return NetConfig(d_in=DATASETS[n.data].d_in, width=n.width, depth=n.depth,
+                     activation=n.activation, norm=n.norm, residual=n.residual)  # fmt: skip
+
+
+def depth_data(n: DepthConfig) -> data.Dataset:
+    return data.make(n.data, N_TRAIN, DATA_NOISE.get(n.data, 0.1), 0, N_VAL)
+
+
+def depth_runs(n: DepthConfig) -> list[train.Run]:
+    """One run per selected optimizer (labelled by its display name), clipped at ``n.clip``."""
+    return [train.Run(OPTIMIZERS[o].display, o, (("learning_rate", lr),), clip_norm=n.clip)
+            for o, lr in n.lrs]  # fmt: skip
+
+
+def depth_settings(n: DepthConfig) -> train.Settings:
+    return train.Settings(steps=n.steps, batch=n.batch, init=n.init, init_seed=n.seed,
+                          schedule=n.schedule)  # fmt: skip
+
+
+def overfit_net(o: OverfitConfig) -> NetConfig:
+    return NetConfig(d_in=1, width=o.width, depth=o.depth, activation=o.activation)
+
+
+def overfit_data(o: OverfitConfig) -> data.Dataset:
+    return data.make("wave", o.n, o.noise, 0, N_VAL)
+
+
+def overfit_runs(o: OverfitConfig) -> list[train.Run]:
+    """The run without regularisation and, when any is on, the same run regularised."""
+    hp = (("learning_rate", o.lr),)
+    lam = 0.0 if o.wd == "off" else o.lam
+    l2, wd = (lam if o.wd == "l2" else 0.0), (lam if o.wd == "decoupled" else 0.0)
+    runs = [train.Run(PLAIN, o.optimizer, hp)]
+    if lam > 0 or o.dropout > 0:
+        runs.append(train.Run(REGULARISED, o.optimizer, hp, l2=l2, weight_decay=wd,
+                              dropout=o.dropout))  # fmt: skip
+    return runs
+
+
+def overfit_settings(o: OverfitConfig) -> train.Settings:
+    return train.Settings(steps=o.steps, chunk=100, init="xavier")

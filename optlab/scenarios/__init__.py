@@ -11,7 +11,7 @@ module per page (``surfaces``, ``data``, ``transformer``) with its scenarios and
 
 from __future__ import annotations
 
-from optlab.scenarios import data, surfaces, transformer
+from optlab.scenarios import data, nets, surfaces, transformer
 from optlab.scenarios.base import (
     LINK_SCHEMES,
     PAGES,
@@ -24,7 +24,8 @@ from optlab.scenarios.base import (
 )
 
 SCENARIOS: dict[str, Scenario] = {
-    s.key: s for s in (*surfaces.SCENARIOS, *data.SCENARIOS, *transformer.SCENARIOS)
+    s.key: s
+    for s in (*surfaces.SCENARIOS, *data.SCENARIOS, *nets.SCENARIOS, *transformer.SCENARIOS)
 }
 
 __all__ = [

@@ -20,8 +20,6 @@ from optlab.nets import data, tiny, train
 from optlab.nets.mlp import NetConfig
 
 MAX_RUNS = 96
-N_TRAIN, N_VAL = 200, 200
-NOISE = {"spiral": 0.05, "circles": 0.08}
 FIT_GRID = np.linspace(-1.15, 1.15, 231, dtype=np.float32)
 
 
@@ -29,15 +27,10 @@ FIT_GRID = np.linspace(-1.15, 1.15, 231, dtype=np.float32)
 class RunKey:
     """Everything one training run depends on (hashable: the store's key)."""
 
-    data: str
-    n: int
-    noise: float
+    data: data.Dataset  # hashed by identity: ``data.make`` caches its data sets
     net: NetConfig
     run: train.Run
     settings: train.Settings
-
-    def dataset(self) -> data.Dataset:
-        return data.make(self.data, self.n, self.noise, 0, N_VAL)
 
 
 @st.cache_resource(show_spinner=False)
@@ -46,7 +39,7 @@ def _store() -> tuple[OrderedDict, threading.Lock]:
 
 
 def _train_one(key: RunKey, progress: Callable[[float], None]) -> train.History:
-    (hist,) = train.train(key.net, key.dataset(), [key.run], key.settings, progress)
+    (hist,) = train.train(key.net, key.data, [key.run], key.settings, progress)
     return hist
 
 
@@ -79,59 +72,24 @@ def histories(keys: Sequence[RunKey], what: str) -> list[train.History]:
 # Depth and gradient flow.
 
 
-def net_of(n: dn.DepthConfig) -> NetConfig:
-    return NetConfig(d_in=data.DATASETS[n.data].d_in, width=n.width, depth=n.depth,
-                     activation=n.activation, norm=n.norm, residual=n.residual)  # fmt: skip
-
-
-def depth_keys(n: dn.DepthConfig) -> list[RunKey]:
-    settings = train.Settings(steps=n.steps, batch=n.batch, init=n.init, init_seed=n.seed,
-                              schedule=n.schedule)  # fmt: skip
-    net = net_of(n)
-    return [
-        RunKey(n.data, N_TRAIN, NOISE.get(n.data, 0.1), net,
-               train.Run(dn.OPTIMIZERS[o].display, o, (("learning_rate", lr),), clip_norm=n.clip),
-               settings)
-        for o, lr in n.lrs
-    ]  # fmt: skip
-
-
 def depth_runs(n: dn.DepthConfig) -> list[train.History]:
-    return histories(depth_keys(n), f"{len(n.lrs)} optimizer(s)")
+    net, ds, settings = dn.depth_net(n), dn.depth_data(n), dn.depth_settings(n)
+    keys = [RunKey(ds, net, r, settings) for r in dn.depth_runs(n)]
+    return histories(keys, f"{len(keys)} optimizer(s)")
 
 
 # ---------------------------------------------------------------------------------------------
 # Overfitting and regularisation.
 
-PLAIN, REGULARISED = "no regularisation", "regularised"
-
-
-def overfit_keys(o: dn.OverfitConfig) -> list[RunKey]:
-    net = NetConfig(d_in=1, width=o.width, depth=o.depth, activation=o.activation)
-    settings = train.Settings(steps=o.steps, chunk=100, init="xavier")
-    hp = (("learning_rate", o.lr),)
-    lam = 0.0 if o.wd == "off" else o.lam
-    l2, wd = (lam if o.wd == "l2" else 0.0), (lam if o.wd == "decoupled" else 0.0)
-    reg = train.Run(REGULARISED, o.optimizer, hp, l2=l2, weight_decay=wd, dropout=o.dropout)
-    keys = [RunKey("wave", o.n, o.noise, net, train.Run(PLAIN, o.optimizer, hp), settings)]
-    if lam > 0 or o.dropout > 0:
-        keys.append(RunKey("wave", o.n, o.noise, net, reg, settings))
-    return keys
-
 
 def overfit_runs(o: dn.OverfitConfig) -> tuple[list[train.History], dict[str, np.ndarray]]:
     """The runs and each one's fitted function over ``FIT_GRID``."""
-    keys = overfit_keys(o)
-    hists = histories(keys, "the network with and without regularisation")
-    curves = {
-        h.label: np.asarray(train.predict(h.params, h.stats, FIT_GRID[:, None], k.net))
-        for h, k in zip(hists, keys, strict=True)
-    }
+    net, ds, settings = dn.overfit_net(o), dn.overfit_data(o), dn.overfit_settings(o)
+    hists = histories([RunKey(ds, net, r, settings) for r in dn.overfit_runs(o)],
+                      "the network with and without regularisation")  # fmt: skip
+    curves = {h.label: np.asarray(train.predict(h.params, h.stats, FIT_GRID[:, None], net))
+              for h in hists}  # fmt: skip
     return hists, curves
-
-
-def overfit_data(o: dn.OverfitConfig) -> data.Dataset:
-    return overfit_keys(o)[0].dataset()
 
 
 # ---------------------------------------------------------------------------------------------

@@ -22,7 +22,7 @@ from optlab.viz import nets as viz_nets
 from optlab.viz import nets_train as viz
 
 CHART = {"displaylogo": False, "scrollZoom": False}
-REG_COLORS = {compute.PLAIN: "#d62728", compute.REGULARISED: "#1f77b4"}
+REG_COLORS = {dn.PLAIN: "#d62728", dn.REGULARISED: "#1f77b4"}
 
 
 def chart(fig, key: str) -> None:
@@ -139,8 +139,8 @@ def depth(cfg: dn.DeepNetsConfig) -> dn.DeepNetsConfig:
     n = ctl.depth_sidebar(cfg.net)
     cfg = replace(cfg, net=n)
     ds = data.DATASETS[n.data]
-    st.markdown(f"**{ds.display}** ({ds.description}; {compute.N_TRAIN} training and "
-                f"{compute.N_VAL} validation points) · an MLP of **{n.depth} hidden layers × "
+    st.markdown(f"**{ds.display}** ({ds.description}; {dn.N_TRAIN} training and "
+                f"{dn.N_VAL} validation points) · an MLP of **{n.depth} hidden layers × "
                 f"{n.width} units**, {ACTIVATIONS[n.activation].display}, "
                 f"{INITS[n.init].display} init.")  # fmt: skip
     if not n.lrs:
@@ -202,7 +202,7 @@ def overfit(cfg: dn.DeepNetsConfig) -> dn.DeepNetsConfig:
                 f"of {o.depth} × {o.width} {ACTIVATIONS[o.activation].display} units: far more "
                 "weights than points, so it can memorise the noise.")  # fmt: skip
     hists, curves = compute.overfit_runs(o)
-    ds = compute.overfit_data(o)
+    ds = dn.overfit_data(o)
     colors = {h.label: REG_COLORS[h.label] for h in hists}
     reg = _reg_text(o)
     if not reg:

@@ -22,9 +22,12 @@ TOPICS: tuple[tuple[str, tuple[str, ...]], ...] = (
      ("adagrad-shrinking", "adaptive-ill-conditioning", "newton-vs-first-order")),
     ("Hard landscapes", ("rosenbrock-banana", "rastrigin-local-minima", "clip-cliff")),
     ("Data and stochastic gradients", ("sgd-batch-noise", "feature-scaling")),
+    ("Deep networks", ("sigmoid-depth-vanishes", "he-init-relu-30", "batchnorm-rescues-init",
+                       "residual-50-layers", "clip-exploding-init", "weight-decay-gap")),
     ("Transformers", ("transformer-adam-vs-sgd", "transformer-dropout")),
 )  # fmt: skip
-PAGE_TITLES = {"surfaces": "Surfaces", "data": "Data & SGD", "transformer": "Transformer"}
+PAGE_TITLES = {"surfaces": "Surfaces", "data": "Data & SGD", "deepnets": "Deep nets",
+               "transformer": "Transformer"}  # fmt: skip
 
 
 @dataclass(frozen=True)
