@@ -105,6 +105,13 @@ def curves_from_table(
     return out
 
 
+# Projector-sized dark text (the charts' default grey was hard to read from the back row), and
+# log axes labelled at decades only, in powers of ten, with unlabelled minor ticks between
+# (plotly's own "2 5" labels between decades cluttered them).
+TEXT = {"size": FONT, "color": "#111"}
+LOG_TICKS = {"dtick": 1, "exponentformat": "power", "minor": {"ticks": "outside", "ticklen": 4}}
+
+
 def _log_ok(curves: Sequence[Curve]) -> bool:
     ys = np.concatenate([c.y for c in curves]) if curves else np.array([])
     ys = ys[np.isfinite(ys)]
@@ -155,12 +162,12 @@ def lr_figure(
     if log_y is None:
         log_y = objective in LOSS_OBJECTIVES and _log_ok(curves)
     fig.update_layout(
-        template="none", height=height, font={"size": FONT - 2}, legend=LEGEND, margin=MARGIN,
+        template="none", height=height, font=TEXT, legend=LEGEND, margin=MARGIN,
         hovermode="closest", uirevision=objective,
-        xaxis=dict(AXIS, type="log", title={"text": LR_TITLE}, exponentformat="power",
+        xaxis=dict(AXIS, type="log", title={"text": LR_TITLE}, **LOG_TICKS,
                    range=[math.log10(lo) - X_PAD, math.log10(hi) + X_PAD]),
         yaxis=dict(AXIS, title={"text": y_title or Y_TITLES[objective]},
-                   type="log" if log_y else "linear", exponentformat="power"),
+                   **(LOG_TICKS if log_y else {}), type="log" if log_y else "linear"),
     )  # fmt: skip
     return fig
 
@@ -219,12 +226,12 @@ def heatmap_figure(
                 marker={"symbol": "star", "size": 18, "color": "white",
                         "line": {"width": 2, "color": "black"}},
             ), row=1, col=i)  # fmt: skip
-        fig.update_xaxes(AXIS, type="log", title={"text": LR_TITLE}, exponentformat="power",
+        fig.update_xaxes(AXIS, type="log", title={"text": LR_TITLE}, **LOG_TICKS,
                          row=1, col=i)  # fmt: skip
     fig.update_yaxes(AXIS, title={"text": ax2}, row=1, col=1)
     title = ("log₁₀ " if logc else "") + Y_TITLES[objective]
     fig.update_layout(
-        template="none", height=height, font={"size": FONT - 2}, margin=MARGIN,
+        template="none", height=height, font=TEXT, margin=MARGIN,
         showlegend=False, coloraxis={"colorscale": "Viridis", "colorbar": {"title": title}},
     )  # fmt: skip
     return fig
@@ -249,9 +256,8 @@ def best_curves_figure(
         fig.add_vline(x=horizon, line={"color": "#555", "dash": "dash", "width": 1},
                       name="horizon", annotation={"text": "horizon"})  # fmt: skip
     fig.update_layout(
-        template="none", height=height, font={"size": FONT - 2}, legend=LEGEND, margin=MARGIN,
+        template="none", height=height, font=TEXT, legend=LEGEND, margin=MARGIN,
         xaxis=dict(AXIS, title={"text": "step"}),
-        yaxis=dict(AXIS, type="log", title={"text": "loss − f* (mean over runs)"},
-                   exponentformat="power"),
+        yaxis=dict(AXIS, type="log", title={"text": "loss − f* (mean over runs)"}, **LOG_TICKS),
     )  # fmt: skip
     return fig

@@ -137,3 +137,17 @@ def test_best_curves_figure():
     assert [t.name for t in fig.data] == ["GD", "Adam"]
     assert fig.layout.yaxis.type == "log"
     assert _shapes(fig, "horizon")[0].x0 == 40
+
+
+def test_sweep_charts_use_projector_text_and_decade_ticks():
+    from optlab.viz.style import FONT
+
+    xs = np.geomspace(1e-4, 1.0, 9)
+    curve = ps.Curve("gd", "GD", "#1f77b4", xs, 1.0 / (1.0 + xs), (xs[3], 0.5), math.nan)
+    layout = ps.lr_figure([curve], "final_loss").to_dict()["layout"]
+    assert layout["font"]["size"] >= FONT
+    assert layout["font"]["color"] == "#111"  # dark, not plotly's grey
+    for axis in (layout["xaxis"], layout["yaxis"]):
+        assert axis["type"] == "log"
+        assert axis["dtick"] == 1  # labels at decades only: no "2 5" between them
+        assert axis["minor"]["ticks"] == "outside"
