@@ -98,6 +98,14 @@ def spec_corpus(spec: TrainSpec) -> Corpus:
     return c
 
 
+def n_windows(name: str, text: str, ctx: int) -> int:
+    """How many training windows the corpus has (the size of a full batch)."""
+    c = corpus(name, text)
+    last = max(len(c.train_ids) - ctx, 0)
+    starts = c.line_starts("train")
+    return last + 1 if starts is None else max(1, int((starts <= last).sum()))
+
+
 def pretrain_spec(spec: TrainSpec) -> TrainSpec:
     """What the pretrained model of a fine-tuning ``spec`` is: Adam on ``spec.pretrain``, the
     same model shape, in the shared vocabulary."""

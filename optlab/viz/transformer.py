@@ -11,6 +11,7 @@ Numbers go into the figures as rounded Python lists (``None`` for non-finite val
 
 from __future__ import annotations
 
+import html
 from collections.abc import Mapping, Sequence
 
 import numpy as np
@@ -36,6 +37,7 @@ __all__ = [
     "layer_norms_figure",
     "loss_curves_figure",
     "quadratic_fit",
+    "samples_html",
     "teacher_free_figure",
     "timing_figure",
 ]
@@ -194,7 +196,7 @@ def gap_figure(series: Mapping[str, tuple], colors: Mapping[str, str], height: i
 
 
 def accuracy_figure(acc: Mapping[str, float], colors: Mapping[str, str], height: int = 300):
-    """Exact-match accuracy on held-out sums, one bar per optimizer."""
+    """Exact-match accuracy on held-out problems, one bar per run."""
     names = list(acc)
     fig = go.Figure(
         go.Bar(
@@ -208,6 +210,26 @@ def accuracy_figure(acc: Mapping[str, float], colors: Mapping[str, str], height:
     )
     fig.update_layout(yaxis={"range": [0, 105], "title": "exact match (%)"}, showlegend=False)
     return layout(fig, height)
+
+
+SAMPLE_CSS = (
+    ".tf-sample{font-family:ui-monospace,monospace;font-size:1.05rem;white-space:pre-wrap;"
+    "word-break:break-all;background:#f6f7f9;border-radius:6px;padding:4px 8px;margin:3px 0}"
+    ".tf-prompt{background:#cfe0f7;color:#1a3d6d;border-radius:3px;padding:0 2px}"
+    ".tf-gen{color:#111;font-weight:600}.tf-empty{color:#888;font-style:italic}"
+)
+
+
+def samples_html(prompt: str, texts: Sequence[str]) -> str:
+    """Samples as HTML, one box each: the prompt (blue) then the model's continuation (bold).
+    Every text is escaped (``html.escape``): model output and prompts are shown as text."""
+    boxes = []
+    for t in texts:
+        empty = '<span class="tf-empty">(nothing: the model ended the line at once)</span>'
+        body = f'<span class="tf-gen">{html.escape(t)}</span>' if t else empty
+        lead = f'<span class="tf-prompt">{html.escape(prompt)}</span>' if prompt else ""
+        boxes.append(f'<div class="tf-sample">{lead}{body}</div>')
+    return f"<style>{SAMPLE_CSS}</style>" + "".join(boxes)
 
 
 def quadratic_fit(x: np.ndarray, y: np.ndarray) -> np.ndarray:

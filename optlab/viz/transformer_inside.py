@@ -100,35 +100,61 @@ def teacher_free_figure(
     free: Sequence[str],
     teacher_ok: np.ndarray,
     free_ok: np.ndarray,
-    height: int = 260,
+    height: int = 300,
+    *,
+    prompt: Sequence[str] = (),
+    teacher_p: np.ndarray | None = None,
+    free_p: np.ndarray | None = None,
+    divergence: int | None = None,
 ):
     """Three rows of characters: the truth, teacher-forced predictions (each from the true
-    prefix) and free generation (from its own outputs); green = matches the truth."""
-    z = [
-        [0.5] * len(true),
-        np.where(teacher_ok, 1.0, 0.0).tolist(),
-        np.where(free_ok, 1.0, 0.0).tolist(),
+    prefix) and free generation (from its own outputs); green = matches the truth, red = not.
+    ``prompt``: the given characters, blue, in front of the truth; ``teacher_p``/``free_p``:
+    each prediction's probability, printed under it; ``divergence``: the first position (of
+    the continuation) where free generation leaves the truth, boxed. An empty ``free`` entry
+    (generation stopped at the end of the line) is left blank."""
+    n_p, n = len(prompt), len(true)
+    ok_t = np.where(teacher_ok, 1.0, 0.0)
+    ok_f = np.where(free_ok, 1.0, 0.0)
+    ok_f = np.where([f == "" for f in free], np.nan, ok_f)
+
+    def pct(p: np.ndarray | None, i: int) -> str:
+        return "" if p is None or not np.isfinite(p[i]) or p[i] <= 0 else f"<br>{p[i]:.0%}"
+
+    gap = [np.nan] * n_p
+    z = [[0.25] * n_p + [0.5] * n, gap + ok_t.tolist(), gap + ok_f.tolist()]
+    text = [
+        list(prompt) + list(true),
+        [""] * n_p + [t + pct(teacher_p, i) for i, t in enumerate(teacher)],
+        [""] * n_p + [f + pct(free_p, i) if f else "" for i, f in enumerate(free)],
     ]
     rows = ["truth", "teacher forcing", "free generation"]
     fig = go.Figure(
         go.Heatmap(
             z=z,
             y=rows,
-            x=list(range(len(true))),
-            text=[list(true), list(teacher), list(free)],
+            x=list(range(n_p + n)),
+            text=text,
             texttemplate="%{text}",
             textfont={"size": FONT},
             zmin=0,
             zmax=1,
             showscale=False,
-            colorscale=[[0, "#f4a6a6"], [0.5, "#eeeeee"], [1, "#a8e0a8"]],
+            colorscale=[[0, "#f4a6a6"], [0.25, "#cfe0f7"], [0.5, "#eeeeee"], [1, "#a8e0a8"]],
             xgap=2,
             ygap=2,
             hovertemplate="%{y}, position %{x}: %{text}<extra></extra>",
         )
     )
-    fig.update_layout(yaxis={"autorange": "reversed"}, xaxis={"title": "position"})
-    return layout(fig, height, margin={**MARGIN, "l": 140})
+    if divergence is not None:
+        x = n_p + divergence
+        fig.add_shape(type="rect", x0=x - 0.5, x1=x + 0.5, y0=-0.5, y1=2.5,
+                      line={"color": "#c62828", "width": 3})  # fmt: skip
+        fig.add_annotation(x=x, y=-0.5, yshift=14, text="first divergence", showarrow=False,
+                           font={"size": FONT, "color": "#c62828"})  # fmt: skip
+    xaxis = {"title": "position (blue: given to the model)", "showticklabels": False}
+    fig.update_layout(yaxis={"autorange": "reversed"}, xaxis=xaxis)
+    return layout(fig, height, margin={**MARGIN, "l": 140, "t": 40})
 
 
 def landscape_figure(

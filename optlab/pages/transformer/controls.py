@@ -17,6 +17,7 @@ import streamlit as st
 
 from optlab.config.links import fmt_num
 from optlab.config.transformer import (
+    BATCHES,
     CHUNKS,
     CLIPS,
     CTXS,
@@ -25,11 +26,14 @@ from optlab.config.transformer import (
     HEADS,
     LAYERS,
     LR_GRID,
+    MAX_BATCHES,
     MAX_OPTIMIZERS,
+    PRETRAIN_STEPS,
     STEPS_OPTIONS,
     WD_GRID,
     WD_MODES,
     TfConfig,
+    fit_batches,
     parse_tf_query,
     text_note,
     to_tf_query,
@@ -41,6 +45,7 @@ from optlab.shell.state import UrlState, seed
 from optlab.shell.widgets import schedule_widgets
 from optlab.transformer import lab
 from optlab.transformer.corpus import CORPORA, MAX_CHARS, CorpusError
+from optlab.transformer.data import FULL_BATCH, MAX_FULL_BATCH
 
 WD_LABELS = {"off": "off", "l2": "L2 (coupled)", "decoupled": "decoupled"}
 
@@ -148,7 +153,8 @@ def training_group(cfg: TfConfig) -> TfConfig:
         str,
         help="The curves and the progress bar update after every chunk.",
     )
-    cfg = schedule_group(replace(cfg, steps=int(steps)))
+    cfg = batch_group(replace(cfg, steps=int(steps)))
+    cfg = schedule_group(cfg)
     clip = grid(
         "Clip the global gradient norm at",
         CLIPS,
@@ -178,6 +184,65 @@ def training_group(cfg: TfConfig) -> TfConfig:
     )
 
 
+def batch_group(cfg: TfConfig) -> TfConfig:
+    """The batch size(s): several are compared side by side; a full batch only where the
+    corpus is small enough."""
+    seed("t.batch", list(cfg.batches))
+    picked = st.multiselect(
+        "Batch size (windows per step)",
+        list(BATCHES),
+        key="t.batch",
+        max_selections=MAX_BATCHES,
+        format_func=lambda b: "full batch" if b == FULL_BATCH else str(b),
+        help="Pick two or three to compare mini-batches with each other or with the full "
+        "batch (every training window at every step: plain gradient descent).",
+    )
+    batches = tuple(picked) or (32,)
+    if FULL_BATCH in batches:
+        n = lab.n_windows(cfg.corpus, cfg.train_spec().text, cfg.ctx)
+        if n > MAX_FULL_BATCH:
+            st.warning(
+                f"A full batch would be all {n:,} training windows at every step, too slow "
+                f"here (at most {MAX_FULL_BATCH:,}): left out. Try the small subtraction "
+                "corpus or a short pasted text.",
+                icon=":material/speed:",
+            )
+            batches = tuple(b for b in batches if b != FULL_BATCH) or (32,)
+        else:
+            st.caption(f"Full batch: all {n:,} training windows at every step.")
+    return fit_batches(replace(cfg, batches=batches))
+
+
+def finetune_group(cfg: TfConfig) -> TfConfig:
+    """Train from scratch, or fine-tune a model pretrained on another corpus."""
+    st.subheader("Start from", divider="gray")
+    options = [""] + [n for n, c in CORPORA.items() if c.pretrain and n != cfg.corpus]
+    seed("t.pretrain", cfg.pretrain if cfg.pretrain in options else "")
+    if st.session_state["t.pretrain"] not in options:  # the target became the pretraining corpus
+        st.session_state["t.pretrain"] = ""
+    pretrain = st.selectbox(
+        "Initial weights",
+        options,
+        key="t.pretrain",
+        format_func=lambda n: (
+            f"pretrained on {CORPORA[n].display}" if n else "random (from scratch)"
+        ),
+        help="Fine-tuning: every run starts from one model pretrained with Adam on another "
+        "corpus (trained once, then cached), in one shared vocabulary.",
+    )
+    if not pretrain:
+        return replace(cfg, pretrain="")
+    steps = grid("Pretraining steps", PRETRAIN_STEPS, cfg.pretrain_steps, "t.pre_steps", str)
+    seed("t.scratch", cfg.scratch)
+    scratch = st.checkbox(
+        "Also train each optimizer from scratch (same steps)",
+        key="t.scratch",
+        help="The baseline: how far the same budget gets without pretraining.",
+    )
+    return fit_batches(replace(cfg, pretrain=pretrain, pretrain_steps=int(steps),
+                               scratch=bool(scratch)))  # fmt: skip
+
+
 def schedule_group(cfg: TfConfig) -> TfConfig:
     """The schedule, its parameters (the Surfaces page's sliders), its formula and each
     optimizer's learning rate over the run."""
@@ -201,6 +266,7 @@ def sidebar(cfg: TfConfig) -> tuple[TfConfig, str | None]:
         vocab = None
         if error is None:
             vocab = lab.corpus(cfg.corpus, cfg.train_spec().text).tokenizer.vocab_size
+        cfg = finetune_group(cfg)
         cfg = model_group(cfg, vocab)
         cfg = optimizers_group(cfg)
         cfg = training_group(cfg)

@@ -115,13 +115,46 @@ def advance(job: Job) -> bool:
         return more
 
 
+def stage_text(training: lab.Training) -> str:
+    """What a running job does before its first curve point: pretraining, compiling, or the
+    first chunk."""
+    spec = training.spec
+    if training.stage == "pretrain":
+        pre = training.pretraining
+        done = pre.result.report.step if pre.result is not None else 0
+        steps = f"step {done} of {pre.spec.steps}"
+        what = {"compile": "compiling its training program", "train": steps}
+        corpus = CORPORA[spec.pretrain].display
+        return (
+            f"Stage 1 of 3 · pretraining a model on {corpus} with Adam (once; cached for "
+            f"every fine-tuning of this model shape): {what.get(pre.stage, 'finishing')}…"
+        )
+    n = 3 if spec.fine_tune else 2
+    if training.stage == "compile":
+        return (f"Stage {n - 1} of {n} · compiling the training program for this model shape "
+                "(once per shape and process; a few seconds)…")  # fmt: skip
+    ready = f"compiled in {training.compile_s:.1f} s · " if training.compile_s else ""
+    return f"Stage {n} of {n} · {ready}running the first chunk…"
+
+
+def fraction(job: Job) -> float:
+    """The progress bar: the run's steps, or the pretraining's while it runs."""
+    if job.result is not None:
+        return job.result.report.step / job.result.report.total_steps
+    pre = job.training.pretraining if job.training is not None else None
+    if pre is not None and pre.result is not None:
+        return pre.result.report.step / pre.result.report.total_steps
+    return 0.0
+
+
 def status_text(job: Job) -> str:
     r = job.result.report if job.result is not None else None
     if r is None:
-        return {
-            "running": "Compiling the training step and running the first chunk…",
-            "stopped": "Stopped before the first chunk finished.",
-        }.get(job.status, "Training failed before the first chunk finished.")
+        if job.status == "running":
+            return stage_text(job.training) if job.training is not None else "Starting…"
+        if job.status == "stopped":
+            return "Stopped before the first chunk finished."
+        return "Training failed before the first chunk finished."
     if job.status == "running":
         eta = (
             "time left: estimated after the next chunk (this one included compiling)"
@@ -135,14 +168,11 @@ def status_text(job: Job) -> str:
         return f"Failed after step {r.step} of {r.total_steps}."
     where = " (trained earlier; from the cache)" if job.cached else ""
     n = len(job.result.labels)
-    return f"Done: {r.total_steps} steps × {n} optimizers in {r.elapsed_s:.0f} s{where}."
+    return f"Done: {r.total_steps} steps × {n} runs in {r.elapsed_s:.0f} s{where}."
 
 
 def draw(job: Job, progress, chart, key: str, curves: bool = True) -> None:
-    progress.progress(
-        job.result.report.step / job.result.report.total_steps if job.result else 0.0,
-        text=status_text(job),
-    )
+    progress.progress(fraction(job), text=status_text(job))
     if curves and job.result is not None:
         r = job.result.report
         fig = pt.loss_curves_figure(
@@ -212,17 +242,25 @@ def render() -> None:
         icon=":material/play_arrow:",
         on_click=on_train,
         args=(spec,),
+        disabled=running,
+        help="Training is running: press Stop first." if running else None,
     )
     right.button(
         "Stop", key="t.stop", icon=":material/stop:", on_click=on_stop, disabled=not running
     )
     progress, chart = st.empty(), st.empty()
     if job is None:
-        n, corpus = len(cfg.optimizers), CORPORA[cfg.corpus].display
+        n, corpus = cfg.n_runs, CORPORA[cfg.corpus].display
+        how = (
+            f"fine-tune {n} run{'s' * (n > 1)} of a model pretrained on "
+            f"*{CORPORA[cfg.pretrain].display}*"
+            if cfg.pretrain
+            else f"train {n} run{'s' * (n > 1)}"
+        )
         progress.info(
-            f"Press **Train** to train {n} optimizer{'s' * (n > 1)} for {cfg.steps} steps on "
-            f"*{corpus}*. On two CPU cores the default setup takes about a minute the first "
-            "time (the first chunk compiles the training step) and about half that afterwards.",
+            f"Press **Train** to {how} for {cfg.steps} steps on *{corpus}*. The curves start "
+            "after the first chunk; the first time a model shape is trained its training "
+            "program is compiled first (a few seconds, shown as a stage).",
             icon=":material/model_training:",
         )
         return

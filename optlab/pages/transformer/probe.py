@@ -10,7 +10,6 @@ from __future__ import annotations
 import pandas as pd
 import streamlit as st
 
-from optlab.core.optimizers import OPTIMIZERS
 from optlab.transformer import insight, lab
 from optlab.transformer.lab import Result
 from optlab.viz import transformer as pt
@@ -37,7 +36,7 @@ def pick(label: str, result: Result, key: str, where=st) -> str:
 
 
 def _colors(result: Result) -> dict[str, str]:
-    return {lab.label(o): OPTIMIZERS[o].color for o, _ in result.spec.runs}
+    return lab.run_colors(result.spec)
 
 
 def diagnostics_panel(result: Result) -> None:

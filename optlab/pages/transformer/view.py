@@ -12,17 +12,18 @@ from __future__ import annotations
 import pandas as pd
 import streamlit as st
 
-from optlab.core.optimizers import OPTIMIZERS
 from optlab.pages.transformer import probe
 from optlab.pages.transformer.probe import pick, valid
 from optlab.transformer import insight, lab
+from optlab.transformer.corpus import CORPORA
 from optlab.transformer.lab import Result, TrainSpec
 from optlab.viz import transformer as pt
 
 CHART_CONFIG = {"displaylogo": False}
+ACCURACY = "Exact-match accuracy"
 PANELS = (
     "Samples",
-    "Addition accuracy",
+    ACCURACY,
     "Teacher forcing vs generation",
     "Attention",
     "Text → numbers",
@@ -36,7 +37,13 @@ LENGTHS = (40, 80, 120, 200)
 
 
 def colors(spec: TrainSpec) -> dict[str, str]:
-    return {lab.label(o): OPTIMIZERS[o].color for o, _ in spec.runs}
+    return lab.run_colors(spec)
+
+
+def panels(result: Result) -> tuple[str, ...]:
+    """The panels for this result: exact-match accuracy only on the arithmetic corpora."""
+    arithmetic = CORPORA[result.corpus.name].arithmetic
+    return tuple(p for p in PANELS if p != ACCURACY or arithmetic)
 
 
 def key_of(result: Result) -> tuple:
@@ -58,6 +65,11 @@ def accuracy(key, _result):
 @st.cache_data(max_entries=64, show_spinner=False)
 def teacher_free(key, _result, name, text, n_prompt):
     return insight.teacher_free(_result, name, text, n_prompt)
+
+
+@st.cache_data(max_entries=64, show_spinner="Finding a held-out example…")
+def teacher_prompt(key, _result, name):
+    return insight.teacher_prompt(_result, name)
 
 
 @st.cache_data(max_entries=64, show_spinner=False)
@@ -87,6 +99,7 @@ def index_box(label: str, n: int, key: str, where=st) -> int:
 
 
 def samples_panel(result: Result) -> None:
+    lines = result.corpus.line_aligned
     c1, c2, c3, c4 = st.columns(4)
     prompt = text_box("Prompt (after ⟨bos⟩)", result, "t.prompt", result.cfg.ctx // 2, "", c1)
     temperature = c2.select_slider(
@@ -99,26 +112,32 @@ def samples_panel(result: Result) -> None:
     top_k = c3.select_slider(
         "Top-k", TOP_KS, value=0, key="t.topk", format_func=lambda k: "all" if k == 0 else str(k)
     )
-    n_chars = c4.select_slider("Characters", LENGTHS, value=120, key="t.nchars")
+    if lines:
+        n_chars = 0
+        c4.caption(f"Line by line: each line from a fresh window of {result.cfg.ctx} characters.")
+    else:
+        n_chars = c4.select_slider("Characters", LENGTHS, value=120, key="t.nchars")
+    how = (
+        "each box one line, generated from ⟨bos⟩ + the prompt (blue) in a fresh window, as the "
+        "model was trained, up to its end of line"
+        if lines
+        else "each box a text continuing the prompt (blue); past the context the window "
+        "slides, keeping ⟨bos⟩ in front, as in training"
+    )
     st.caption(
-        "Each column is one optimizer; each box its model at a checkpoint, from the "
-        "initial weights (step 0) to the last step."
+        f"Each column is one run, from its initial weights (step 0"
+        f"{', the pretrained model' if result.spec.fine_tune else ''}) to the last step: {how}."
     )
     for col, name in zip(st.columns(len(result.labels)), result.labels, strict=True):
         col.markdown(f"**{name}**")
-        for step, text in samples(
+        for step, texts in samples(
             key_of(result), result, name, prompt, temperature, top_k, n_chars
         ):
             col.caption(f"step {step}")
-            col.code(
-                prompt + text if prompt + text else "(nothing)", language=None, wrap_lines=True
-            )
+            col.html(pt.samples_html(prompt, texts))
 
 
 def accuracy_panel(result: Result) -> None:
-    if result.corpus.name != "addition":
-        st.info("Exact-match accuracy is measured on the *Two-digit addition* corpus only.")
-        return
     scores = accuracy(key_of(result), result)
     acc = {k: v[0] for k, v in scores.items()}
     n = len(next(iter(scores.values()))[1])
@@ -126,8 +145,8 @@ def accuracy_panel(result: Result) -> None:
         pt.accuracy_figure(acc, colors(result.spec)), key="t.acc", config=CHART_CONFIG, theme=None
     )
     st.caption(
-        f"Greedy answers to all {n} held-out sums (never seen in training), read up to "
-        "the first line break; a sum counts only if every digit is right."
+        f"Greedy answers to all {n} held-out problems (never seen in training), read up to "
+        "the first line break; an answer counts only if every digit is right."
     )
     rows = []
     for i, (prompt, answer, _) in enumerate(next(iter(scores.values()))[1][:12]):
@@ -140,33 +159,60 @@ def accuracy_panel(result: Result) -> None:
 
 
 def teacher_panel(result: Result) -> None:
-    c1, c2 = st.columns([1, 3])
+    c1, c2, c3 = st.columns([1, 3, 1])
     name = pick("Model", result, "t.tf.opt", c1)
     ctx = result.cfg.ctx
-    text = text_box("True text", result, "t.tf.text", ctx, insight.sample_text(result), c2)
-    n_ids = len(result.corpus.tokenizer.encode(text, bos=True)[: ctx + 1])
-    if n_ids < 3:
+    default, given = teacher_prompt(key_of(result), result, name)
+    if st.session_state.get("t.tf.for") != (key_of(result), name):  # a new model: its example
+        st.session_state["t.tf.for"] = (key_of(result), name)
+        st.session_state["t.tf.text"], st.session_state["t.tf.n"] = default[:ctx], given
+    text = text_box("True text (a held-out example)", result, "t.tf.text", ctx, default, c2)
+    n_chars = len(result.corpus.tokenizer.encode(text)[:ctx])
+    if n_chars < 2:
         st.info("Type at least two characters.")
         return
-    valid("t.tf.n", lambda n: 1 <= n <= n_ids - 1, 1)
-    n_prompt = st.slider("Given tokens (⟨bos⟩ + the first characters)", 1, n_ids - 1, key="t.tf.n")
-    labels, tvf = teacher_free(key_of(result), result, name, text, n_prompt)
+    valid("t.tf.n", lambda n: 0 <= n <= n_chars - 1, min(given, n_chars - 1))
+    help_ = "The prompt: ⟨bos⟩ and this many characters of the true text."
+    n_given = c3.number_input("Characters given", 0, n_chars - 1, key="t.tf.n", help=help_)
+    labels, tvf = teacher_free(key_of(result), result, name, text, int(n_given) + 1)
     tok = result.corpus.tokenizer
+    shown = [tok.token_label(int(i)) if i else "" for i in tvf.free_ids]
+    prompt_ids = tok.encode(text)[: int(n_given)]
     fig = pt.teacher_free_figure(
         labels,
         [tok.token_label(int(i)) for i in tvf.teacher_ids],
-        [tok.token_label(int(i)) for i in tvf.free_ids],
+        shown,
         tvf.teacher_correct,
         tvf.free_correct,
+        prompt=[tok.token_label(int(i)) for i in prompt_ids],
+        teacher_p=tvf.teacher_p,
+        free_p=tvf.free_p,
+        divergence=tvf.divergence,
     )
     st.plotly_chart(fig, key="t.tf.fig", config=CHART_CONFIG, theme=None)
     n = len(labels)
+    at = tvf.divergence
+    where = (
+        "Free generation never left the true text here."
+        if at is None
+        else f"Free generation first leaves the true text at position {at + 1} (boxed): it "
+        f"wrote “{shown[at] or '(end)'}” where the text has “{labels[at]}”. From there on "
+        "teacher forcing still sees the true characters, free generation its own mistake."
+    )
     st.markdown(
         f"**Teacher forcing** (how training scores the model): each prediction sees the *true* "
         f"text before it — {int(tvf.teacher_correct.sum())}/{n} right. **Free generation** (how "
-        f"the model is used): each prediction sees the model's *own* earlier output, so one "
-        f"mistake shifts everything after it — {int(tvf.free_correct.sum())}/{n} right."
+        f"the model is used): each prediction sees the model's *own* earlier output — "
+        f"{int(tvf.free_correct.sum())}/{n} right. {where} The percentages are the model's "
+        "probability for the character it picked."
     )
+    rows = [
+        {"position": i + 1, "true": labels[i], "P(true | true prefix)": f"{tvf.true_p[i]:.1%}",
+         "teacher forcing": labels_t, "free generation": shown[i] or "(stopped)"}
+        for i, labels_t in enumerate(tok.token_label(int(j)) for j in tvf.teacher_ids)
+    ]  # fmt: skip
+    with st.expander("Token by token"):
+        st.dataframe(pd.DataFrame(rows), hide_index=True)
 
 
 def attention_panel(result: Result) -> None:
@@ -247,12 +293,13 @@ def results(result: Result, stopped: bool = False) -> None:
             for k in ("train loss", "val loss", "gap (val − train)", "best val")
         },
     )
-    if "t.panel" not in st.session_state:
-        st.session_state["t.panel"] = PANELS[0]
-    panel = st.segmented_control("Look at", PANELS, key="t.panel", required=True)
+    shown = panels(result)
+    if st.session_state.get("t.panel") not in shown:
+        st.session_state["t.panel"] = shown[0]
+    panel = st.segmented_control("Look at", shown, key="t.panel", required=True)
     draw = {
         "Samples": samples_panel,
-        "Addition accuracy": accuracy_panel,
+        ACCURACY: accuracy_panel,
         "Teacher forcing vs generation": teacher_panel,
         "Attention": attention_panel,
         "Text → numbers": numbers_panel,
@@ -260,4 +307,4 @@ def results(result: Result, stopped: bool = False) -> None:
         "Loss landscape": probe.landscape_panel,
         "Size & sequence length": probe.timing_panel,
     }
-    draw[panel or PANELS[0]](result)
+    draw[panel or shown[0]](result)

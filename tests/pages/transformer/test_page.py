@@ -4,6 +4,7 @@ with a tiny budget (one layer, d = 16, 2 optimizers, 50 steps)."""
 from __future__ import annotations
 
 import dataclasses
+from types import SimpleNamespace
 
 import pytest
 from streamlit.testing.v1 import AppTest
@@ -142,7 +143,7 @@ def trained() -> AppTest:
 
 def test_train_shows_done_curves_and_results(trained):
     at = trained
-    assert progress_text(at).startswith("Done: 50 steps × 2 optimizers")
+    assert progress_text(at).startswith("Done: 50 steps × 2 runs")
     assert any("t.curves" in c.proto.id for c in at.get("plotly_chart"))
     assert "#### Results" in texts(at)
     assert at.dataframe[0].value["optimizer"].tolist() == ["GD", "Adam"]
@@ -165,7 +166,9 @@ def test_every_panel_renders(trained, monkeypatch):
     assert "random direction 1" in at.get("plotly_chart")[1].proto.spec
     at.button_group(key="t.panel").set_value("Samples").run()
     ok(at.select_slider(key="t.temp").set_value(0.0).run())
-    assert len(at.main.code) == 2 * 3  # 2 optimizers x checkpoints 0, 25, 50
+    boxes = [h.proto.body for h in at.main.get("html")]
+    assert len(boxes) == 2 * 3  # 2 optimizers x checkpoints 0, 25, 50
+    assert all(b.count('class="tf-sample"') == 4 for b in boxes)  # 4 lines each (addition)
 
 
 def test_a_revisit_shows_the_cached_run_without_training(trained, compile_counter):
@@ -181,10 +184,16 @@ def _interrupted_job(query: dict[str, str]) -> tuple[AppTest, page.Job]:
     at = run_page(query)
     spec = parse_tf_query(query)[0].train_spec()
     job = page.Job(spec, lab.Training(spec))
-    job.training.advance()
+    first_report(job.training)
     job.result = job.training.result
     at.session_state[page.JOB] = job
     return at, job
+
+
+def first_report(training: lab.Training) -> None:
+    """Advance through the stages (compiling, if needed) to the first chunk's report."""
+    while training.result is None:
+        training.advance()
 
 
 def test_an_interrupted_run_resumes_on_the_next_rerun():
@@ -198,7 +207,7 @@ def test_an_interrupted_run_resumes_on_the_next_rerun():
 def test_stop_callback_ends_the_job_and_keeps_the_partial_result(monkeypatch):
     spec = parse_tf_query(TINY)[0].train_spec()
     training = lab.Training(spec)
-    training.advance()
+    first_report(training)
     job = page.Job(spec, training, training.result)
     monkeypatch.setattr(page.st, "session_state", {page.JOB: job})
     page.on_stop()  # a flag only: an older run may be inside a chunk
@@ -237,8 +246,10 @@ def test_a_new_run_waits_for_the_chunk_in_flight_of_an_older_run():
 
     spec = parse_tf_query({**TINY, "steps": "100"})[0].train_spec()
     job = page.Job(spec, lab.Training(spec))
+    while job.training.stage != "train":  # compiled (a stage of its own), before any chunk
+        job.training.advance()
     old_run = threading.Thread(target=page.advance, args=(job,))
-    old_run.start()  # the first chunk compiles: it is in flight for a while
+    old_run.start()  # the first chunk is in flight for a while
     while not job.lock.locked() and old_run.is_alive():
         pass
     assert page.advance(job)  # blocks until the old run's chunk has landed
@@ -258,8 +269,8 @@ def test_remembered_panel_values_that_no_longer_fit_are_reset(trained):
     assert at.selectbox(key="t.att.head").value == 0
     assert at.selectbox(key="t.att.opt").value in ("GD", "Adam")
     ok(at.button_group(key="t.panel").set_value("Teacher forcing vs generation").run())
-    assert len(at.text_area(key="t.tf.text").value) <= 16
-    assert at.slider(key="t.tf.n").value == 1
+    assert len(at.text_area(key="t.tf.text").value) <= 16  # a held-out line, "\n" included
+    assert at.number_input(key="t.tf.n").value == len("23+45=")  # a sum, given up to "="
     ok(at.button_group(key="t.panel").set_value("Text → numbers").run())
     assert len(at.text_input(key="t.num.text").value) <= 15
 
@@ -267,14 +278,16 @@ def test_remembered_panel_values_that_no_longer_fit_are_reset(trained):
 @pytest.mark.parametrize(
     ("status", "step", "text"),
     [
-        ("running", None, "Compiling"), ("stopped", None, "Stopped before the first chunk"),
+        ("running", None, "compiling the training program"),
+        ("stopped", None, "Stopped before the first chunk"),
         ("failed", None, "failed before"), ("failed", 25, "Failed after step 25 of 50"),
         ("stopped", 25, "Stopped at step 25 of 50"), ("done", 50, "Done: 50 steps × 2"),
     ],
 )  # fmt: skip
 def test_status_text(trained, status, step, text):
     done = page.cached(parse_tf_query(TINY)[0].train_spec())
-    job = page.Job(done.spec, status=status)
+    compiling = SimpleNamespace(stage="compile", spec=done.spec, compile_s=0.0, pretraining=None)
+    job = page.Job(done.spec, training=compiling if status == "running" else None, status=status)
     if step is not None:
         job.result = dataclasses.replace(done, report=dataclasses.replace(done.report, step=step))
     assert text in page.status_text(job)
