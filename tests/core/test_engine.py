@@ -202,3 +202,22 @@ def test_clipping_bounds_the_gradient_and_records_raw_norm():
     assert np.all(t.clipped_norm <= 1.0 + 1e-5)
     assert t.grad_norm[0] > 100
     assert engine.MAX_STEPS >= 2000
+
+
+@pytest.mark.parametrize(
+    ("surface", "start"), [("himmelblau", (-0.5, -0.5)), ("rosenbrock", (-1.2, 1))]
+)
+def test_a_run_is_bit_for_bit_its_row_of_a_sweep(surface, start):
+    """Batches padded to full vector lanes (``engine.LANES``): a run of one and row η of a
+    61-value sweep are the same floats, even where a path jumps across the map (where the
+    last bits once carried runs 0.2 apart); the live race draws grid rows as the runs."""
+    grid = np.geomspace(1e-4, 3.0, 61).astype(np.float32)
+    settings = Settings(steps=700)
+    for opt in ("gd", "nesterov", "adam"):
+        (rows,) = sweep(SURFACES[surface], [opt], {"learning_rate": grid}, [start], settings)
+        for g in (0, 20, 38, 45, 52, 60):
+            (t,) = run(SURFACES[surface], [OptimizerRun(opt, {"learning_rate": float(grid[g])})],
+                       start, settings)  # fmt: skip
+            n = len(t.params)
+            np.testing.assert_array_equal(rows.params[g, :n], t.params)
+            assert rows.diverged_at[g] == (-1 if t.diverged_at is None else t.diverged_at)

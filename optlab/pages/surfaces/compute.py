@@ -10,6 +10,7 @@ curves per run, the Hessian per inspected point.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import replace
 
 import numpy as np
 import streamlit as st
@@ -17,13 +18,17 @@ import streamlit as st
 from optlab.config.surfaces import Custom, Pairs, RunKey, named_surface, surface_of
 from optlab.config.surfaces import engine_settings as settings
 from optlab.core import engine, metrics, theory
+from optlab.core.optimizers import OPTIMIZERS
+from optlab.core.params import HParam, value_grid
 from optlab.core.schedules import SCHEDULES
-from optlab.viz import overlays, race
+from optlab.shell.widgets import fmt_value
+from optlab.viz import live, overlays, race
 
 __all__ = [
-    "background", "compute", "multipliers", "point_info", "predicted", "quadratic", "results",
-    "settings",
+    "background", "background_id", "compute", "lr_param", "lr_race", "lr_sweeps", "multipliers",
+    "point_info", "predicted", "quadratic", "results", "settings", "structure",
 ]  # fmt: skip
+LR = "learning_rate"
 
 
 @st.cache_data(max_entries=64, show_spinner=False)
@@ -31,6 +36,48 @@ def compute(key: RunKey) -> list[engine.Trajectory]:
     """Every selected optimizer's trajectory for this configuration (one engine call)."""
     runs = [engine.OptimizerRun(name, dict(hp)) for name, hp in key.optimizers]
     return engine.run(surface_of(key), runs, key.start, settings(key), theta=dict(key.theta))
+
+
+def lr_param(opt: str) -> HParam:
+    """Optimizer ``opt``'s learning-rate hyperparameter (the live race's slider)."""
+    return next(h for h in OPTIMIZERS[opt].hparams if h.name == LR)
+
+
+def structure(key: RunKey) -> RunKey:
+    """``key`` without the learning rates: what the live race's grids depend on (a change
+    here is a structural change; a learning-rate move is not)."""
+    opts = tuple((o, tuple((k, v) for k, v in hp if k != LR)) for o, hp in key.optimizers)
+    return replace(key, optimizers=opts)
+
+
+@st.cache_resource(max_entries=32, show_spinner=False)
+def lr_sweeps(skey: RunKey) -> tuple[engine.SweepResult, ...]:
+    """Every selected optimizer over its whole learning-rate grid (the slider's values), the
+    other settings as in ``skey``: one vmapped sweep per optimizer (shared between sessions,
+    read-only)."""
+    if not skey.optimizers:
+        return ()
+    runs = [engine.OptimizerRun(name, dict(hp)) for name, hp in skey.optimizers]
+    grids = [{LR: np.asarray(value_grid(lr_param(o)), np.float32)} for o, _ in skey.optimizers]
+    res = engine.sweep(
+        surface_of(skey), runs, grids, [skey.start], settings(skey), theta=dict(skey.theta)
+    )
+    return tuple(res)
+
+
+@st.cache_resource(max_entries=32, show_spinner=False)
+def lr_race(skey: RunKey, log_loss: bool) -> tuple[str, tuple[dict, dict]]:
+    """The live race's id and data (``optlab.viz.live.race_data``) for ``skey``."""
+    grids = [value_grid(lr_param(o)) for o, _ in skey.optimizers]
+    data = live.race_data(
+        lr_sweeps(skey), grids, [[fmt_value(v) for v in g] for g in grids], surface_of(skey),
+        skey.start, skey.steps, log_loss=log_loss,
+    )  # fmt: skip
+    return live.digest("surfaces", skey, log_loss), data
+
+
+def background_id(surface: str, theta: Pairs, custom: Custom | None = None) -> str:
+    return live.digest("bg", surface, theta, custom)
 
 
 @st.cache_data(max_entries=32, show_spinner=False)

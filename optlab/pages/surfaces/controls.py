@@ -6,7 +6,8 @@ keeps the configuration's (URL's) values.
 
 from __future__ import annotations
 
-from collections.abc import Collection
+import math
+from collections.abc import Collection, Mapping
 from dataclasses import replace
 
 import streamlit as st
@@ -27,23 +28,17 @@ from optlab.config.surfaces import (
     with_optimizers,
 )
 from optlab.core.optimizers import OPTIMIZERS
+from optlab.core.params import snap
 from optlab.core.theory import Quadratic
-from optlab.pages.surfaces import compute, custom_controls
-from optlab.pages.surfaces.state import CFG
+from optlab.pages.surfaces import compute, custom_controls, state
 from optlab.shell import widgets
 from optlab.shell.state import force, seed
-from optlab.shell.widgets import (
-    hparam_value,
-    hparam_widget,
-    params_widgets,
-    schedule_widgets,
-)
+from optlab.shell.widgets import hparam_widget, params_widgets, schedule_widgets
 from optlab.viz import overlays
 from surfaces import SURFACES
 
 CLIP_LABELS = {"off": "off", "norm": "global norm", "value": "by value"}
 WD_LABELS = {"off": "off", "l2": "coupled L2", "decoupled": "decoupled"}
-CLICK_CURVES = "_optlab_click_curves"
 THEORY_HELP = (
     "On quadratic surfaces (bowl, ravine, Booth, Matyas): the stability bound lr < 2/L and the "
     "optimal steps under the GD / momentum learning rates, 2/L on the learning-rate curve, and "
@@ -82,38 +77,55 @@ def optimizers_group(cfg: Config) -> Config:
     return with_optimizers(cfg, opts)
 
 
-def hparams_now(cfg: Config) -> Config:
-    """What ``hparams_group(cfg)`` will return, without drawing its widgets: a page can draw
-    what the hyperparameters change first and the sliders after (into a container placed
-    earlier), so the new chart reaches the browser ahead of the sliders."""
-    hparams = []
-    for opt, pairs in cfg.hparams:
-        values = dict(pairs)
-        hparams.append((opt, tuple(
-            (h.name, hparam_value(h, f"hp.{opt}.{h.name}", values[h.name]))
-            for h in OPTIMIZERS[opt].hparams
-        )))  # fmt: skip
-    return replace(cfg, hparams=tuple(hparams))
-
-
 def hparams_group(cfg: Config) -> Config:
+    """Each optimizer's hyperparameters except its learning rate, which the live race's own
+    slider sets (``apply_lrs``): its formula and the other settings in an expander."""
     hparams = []
     for opt, pairs in cfg.hparams:
         spec = OPTIMIZERS[opt]
         values = dict(pairs)
-        first, *rest = spec.hparams
-        new = {first.name: hparam_widget(
-            first, f"hp.{opt}.{first.name}", values[first.name], f"{spec.display} · {first.label}"
-        )}  # fmt: skip
-        note = st.empty()  # right under the learning rate; filled once every value is read
-        if rest:
-            with st.expander(f"{spec.display}: more settings"):
-                st.latex(spec.latex)
-                for h in rest:
-                    new[h.name] = hparam_widget(h, f"hp.{opt}.{h.name}", values[h.name])
-        theory_note(note, cfg, opt, new)
+        new = dict(values)
+        rest = [h for h in spec.hparams if h.name != "learning_rate"]
+        with st.expander(f"{spec.display}: " + ("settings" if rest else "update rule")):
+            st.latex(spec.latex)
+            for h in rest:
+                new[h.name] = hparam_widget(h, f"hp.{opt}.{h.name}", values[h.name])
         hparams.append((opt, tuple((h.name, new[h.name]) for h in spec.hparams)))
     return replace(cfg, hparams=tuple(hparams))
+
+
+def with_lrs(cfg: Config, values: Mapping) -> Config:
+    """``cfg`` with the learning rates the race component sent back (``{optimizer: value}``),
+    each snapped to its slider's grid; anything else (unknown names, non-numbers, values out
+    of range) is ignored."""
+    hparams = []
+    for opt, pairs in cfg.hparams:
+        new = dict(pairs)
+        v = values.get(opt)
+        if isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(v) and v > 0:
+            new["learning_rate"] = snap(compute.lr_param(opt), float(v))
+        hparams.append((opt, tuple((k, new[k]) for k, _ in pairs)))
+    return replace(cfg, hparams=tuple(hparams))
+
+
+def apply_lrs(values: Mapping) -> None:
+    """The race component's callback when a slider is released: the session and the URL
+    take the chosen learning rates."""
+    cfg = state.load()
+    new = with_lrs(cfg, values)
+    if new != cfg:
+        state.save(new)
+
+
+def start_clicked(point: tuple[float, float]) -> None:
+    """The race component's callback for a click on the map: the start inputs take it (they
+    live outside the race's fragment, so the page then reruns whole: ``start_moved``)."""
+    cfg = state.load()
+    (x0, x1), (y0, y1) = bounds_of(cfg)
+    if cfg.hidden("start") or not all(map(math.isfinite, point)):
+        return
+    force("start_x", min(max(round(point[0], 3), x0), x1))
+    force("start_y", min(max(round(point[1], 3), y0), y1))
 
 
 def quadratic_of(cfg: Config) -> Quadratic | None:
@@ -123,13 +135,15 @@ def quadratic_of(cfg: Config) -> Quadratic | None:
     return compute.quadratic(cfg.surface, cfg.theta, cfg.run_key().custom)
 
 
-def theory_note(slot, cfg: Config, opt: str, hp: dict[str, float]) -> None:
-    """Under ``opt``'s learning rate, on a quadratic surface: the Hessian's eigenvalues, the
-    stability bound (``lr < 2/L``), the optimal setting, and a warning past the bound."""
-    if opt not in overlays.BOUNDS or (q := quadratic_of(cfg)) is None:
+def theory_notes(cfg: Config) -> None:
+    """Under the race, on a quadratic surface: for each optimizer the theory covers, the
+    Hessian's eigenvalues, the stability bound (``lr < 2/L``), the optimal setting, and a
+    warning past the bound, for the learning rate chosen."""
+    if (q := quadratic_of(cfg)) is None:
         return
-    if (note := overlays.lr_note(opt, q, hp)) is not None:
-        slot.caption(note)
+    for opt in cfg.optimizers:
+        if opt in overlays.BOUNDS and (note := overlays.lr_note(opt, q, cfg.hp(opt))) is not None:
+            st.caption(f"**{OPTIMIZERS[opt].display}** · {note}")
 
 
 def steps_group(cfg: Config) -> Config:
@@ -238,19 +252,3 @@ def sidebar(cfg: Config, defer: Collection[str] = ()):
             if name == "schedule":
                 slot = st.empty()
     return cfg, slot, deferred
-
-
-def on_map_click() -> None:
-    """Callback of the lab chart: a click on the invisible marker grid sets the start point."""
-    event = st.session_state.get("lab_chart")
-    points = (event or {}).get("selection", {}).get("points", [])
-    curves = st.session_state.get(CLICK_CURVES, ())
-    chosen = [p for p in points if p.get("curve_number") in curves and "x" in p and "y" in p]
-    cfg = st.session_state.get(CFG)
-    if not chosen or cfg is None:
-        return
-    (x0, x1), (y0, y1) = bounds_of(cfg)
-    x = min(max(round(float(chosen[-1]["x"]), 3), x0), x1)
-    y = min(max(round(float(chosen[-1]["y"]), 3), y0), y1)
-    force("start_x", x)
-    force("start_y", y)

@@ -3,6 +3,8 @@ animated GIF (built on request: it takes a few seconds)."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import plotly.graph_objects as go
 import streamlit as st
 
@@ -18,7 +20,11 @@ def file_stem(cfg: Config) -> str:
     return f"optlab-{cfg.surface}-{cfg.steps}steps"
 
 
-def render(cfg: Config, trajs: list[Trajectory], fig: go.Figure, image: SurfaceImage) -> None:
+def render(
+    cfg: Config, trajs: list[Trajectory], figure: Callable[[], go.Figure], image: SurfaceImage
+) -> None:
+    """The download buttons; ``figure`` builds the race as a plotly figure (only when the
+    HTML download is asked for: the page itself draws the race with the live component)."""
     stem = file_stem(cfg)
     csv_col, html_col, gif_col = st.columns(3)
     csv_col.download_button(
@@ -27,7 +33,7 @@ def render(cfg: Config, trajs: list[Trajectory], fig: go.Figure, image: SurfaceI
         icon=":material/table:", key="dl_csv",
     )  # fmt: skip
     html_col.download_button(
-        "Interactive figure (HTML)", data=lambda: export.figure_html(fig),
+        "Interactive figure (HTML)", data=lambda: export.figure_html(figure()),
         file_name=f"{stem}.html", mime="text/html", on_click="ignore",
         icon=":material/public:", key="dl_html",
     )  # fmt: skip

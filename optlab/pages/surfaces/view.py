@@ -11,10 +11,12 @@ import streamlit as st
 from optlab.config.surfaces import Config, default_optimizers
 from optlab.core.engine import Trajectory
 from optlab.core.optimizers import OPTIMIZERS
-from optlab.pages.surfaces import compute, figures, state
-from optlab.pages.surfaces.controls import CLICK_CURVES, on_map_click
+from optlab.core.params import value_grid
+from optlab.pages.surfaces import compute, controls, figures, state
+from optlab.shell import race as race_ui
 from optlab.shell.state import force
-from optlab.viz import overlays, race
+from optlab.viz import live as live_data
+from optlab.viz import overlays, style
 
 CHART_CONFIG = {"displaylogo": False, "scrollZoom": False}
 EFF_STEP_HELP = (
@@ -26,18 +28,30 @@ EFF_STEP_HELP = (
 )
 
 
-def lab_chart(cfg: Config) -> race.ReadyFigure:
-    """The map + loss figure with one Play/Pause and scrubber; a click on the map sets the
-    start point."""
-    fig = figures.lab(cfg.run_key(), cfg.frame_ms, cfg.log_loss, cfg.present, cfg.theory)
-    st.session_state[CLICK_CURVES] = tuple(
-        i for i, t in enumerate(fig.spec["data"]) if t.get("name") == race.CLICK_GRID_NAME
-    )
-    st.plotly_chart(
-        fig, key="lab_chart", on_select=on_map_click, selection_mode="points",
-        config=CHART_CONFIG, theme=None,
+def live(cfg: Config) -> int:
+    """The live race (``optlab.shell.race``): the map, the paths, the loss curves and each
+    optimizer's learning-rate slider with its sensitivity strip, redrawn in the browser while
+    a slider moves. Returns the bytes this run sent for it."""
+    key = cfg.run_key()
+    race_id, data = compute.lr_race(compute.structure(key), cfg.log_loss)
+    image = compute.background(cfg.surface, cfg.theta, key.custom)
+    current = {
+        o: live_data.grid_index(value_grid(compute.lr_param(o)), cfg.hp(o)["learning_rate"])
+        for o in cfg.optimizers
+    }
+    ui = {
+        "font": figures.PRESENT_FONT if cfg.present else 15,
+        "height": figures.height(cfg.present) - 60,
+        "frame_ms": cfg.frame_ms,
+        "sliders": not cfg.hidden("hparams"),
+        "click": not cfg.hidden("start"),
+    }
+    return race_ui.live_race(
+        "race", race_id=race_id, race=data,
+        bg_id=compute.background_id(cfg.surface, cfg.theta, key.custom),
+        image={"uri": image.uri, "bounds": list(style.image_bounds(image))},
+        current=current, ui=ui, on_lrs=controls.apply_lrs, on_start=controls.start_clicked,
     )  # fmt: skip
-    return fig
 
 
 def view3d(cfg: Config) -> None:

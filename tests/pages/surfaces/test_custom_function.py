@@ -11,7 +11,8 @@ from streamlit.testing.v1 import AppTest
 from optlab.config.surfaces import CUSTOM, Custom, default_config
 from optlab.config.surfaces_link import parse_query, to_query
 from surfaces.custom import DEFAULT_EXPRESSION
-from tests.support.apptest import chart_spec, open_page
+from tests.pages.surfaces import race_probe
+from tests.support.apptest import open_page
 
 TIMEOUT = 120
 HOSTILE = "__import__('os')"
@@ -22,13 +23,12 @@ def run_page(query: dict[str, str]) -> AppTest:
 
 
 def lab(at: AppTest) -> dict | None:
-    return chart_spec(at, "lab_chart")
+    """The race's header part (None: no race drawn)."""
+    return race_probe.race(at)[0] if race_probe.header(at) is not None else None
 
 
 def path(at: AppTest) -> list:
-    spec = lab(at)
-    assert spec is not None, "the lab chart is missing"
-    return [[t.get("x"), t.get("y")] for t in spec["data"] if t.get("name") == "GD"]
+    return race_probe.drawn(at)["GD"]["xy"].tolist()
 
 
 def errors(at: AppTest) -> str:
@@ -91,8 +91,8 @@ def test_typed_function_races_and_travels_in_the_url():
     at.text_input(key="custom_f").set_value("(x - 1)**2 + (y + 2)**2").run()
     assert not at.exception
     assert path(at) != before
-    gd = next(t for t in lab(at)["data"] if t.get("name") == "GD")
-    assert (gd["x"][-1], gd["y"][-1]) == (pytest.approx(1, abs=1e-3), pytest.approx(-2, abs=1e-3))
+    x, y = path(at)[-1]
+    assert (x, y) == (pytest.approx(1, abs=1e-3), pytest.approx(-2, abs=1e-3))
     assert at.query_params["f"] == "(x - 1)**2 + (y + 2)**2"
     assert not at.error
     # Bounds move the start into the new box; known minima are drawn.
@@ -101,7 +101,7 @@ def test_typed_function_races_and_travels_in_the_url():
     assert -4 <= at.number_input(key="start_x").value <= 2
     at.text_input(key="custom_minima").set_value("1,-2").run()
     assert at.query_params["minima"] == "1,-2"
-    assert any(t.get("name") == "global minimum" for t in lab(at)["data"])
+    assert [1.0, -2.0, "global"] in lab(at)["landmarks"]
     at.number_input(key="custom_x0").set_value(5.0).run()  # x min > x max: refused, kept
     assert "x min < x max" in errors(at)
     assert at.query_params["bounds"] == "-4,2,-4,4"

@@ -19,24 +19,18 @@ from optlab.config.surfaces_link import parse_query, to_query
 from optlab.core.optimizers import OPTIMIZERS
 from optlab.core.params import value_grid
 from optlab.core.schedules import SCHEDULES
+from optlab.pages.surfaces import controls, state
+from optlab.viz.live import grid_index
 from surfaces import SURFACES
-from tests.support.apptest import lab_spec, open_page, page_source
+from tests.pages.surfaces import race_probe
+from tests.pages.surfaces.race_probe import traj_data
+from tests.support.apptest import open_page, page_source
 
 TIMEOUT = 60
 
 
 def run_app(query: dict[str, str] | None = None) -> AppTest:
     return open_page(None, query, TIMEOUT)
-
-
-def traj_data(at: AppTest) -> dict[str, list]:
-    """The optimizer path and loss traces (not the click grid, landmarks or frames)."""
-    labels = {s.display for s in OPTIMIZERS.values()}
-    out: dict[str, list] = {}
-    for i, tr in enumerate(lab_spec(at)["data"]):
-        if tr.get("name") in labels:
-            out[f"{i}:{tr['name']}"] = [tr.get("x"), tr.get("y")]
-    return out
 
 
 def other(grid, value):
@@ -88,16 +82,19 @@ def test_entry_shows_the_lab_by_default(at):
     assert at.selectbox(key="surface").value == cfg.surface
     assert at.multiselect(key="opt").value == list(cfg.optimizers)
     data = traj_data(at)
-    assert len(data) == 2 * len(cfg.optimizers)  # a map path and a loss curve each
-    spec = lab_spec(at)
-    assert spec["layout"]["images"], "the surface background image is missing"
-    assert spec["frames"], "the animation has no frames"
+    assert len(data) == len(cfg.optimizers)  # a map path and a loss curve each
+    head = race_probe.header(at)
+    assert head["image"]["uri"].startswith("data:image/png"), "the surface image is missing"
+    meta, _ = race_probe.race(at)
+    assert [o["name"] for o in meta["opts"]] == list(cfg.optimizers)
     assert at.code[0].value.startswith("http")  # the share link
 
 
 def test_every_hyperparameter_changes_the_run(at):
     for opt in default_config().optimizers:
         for h in OPTIMIZERS[opt].hparams:
+            if h.name == "learning_rate":  # the race's own slider: see test_lr_*
+                continue
             key = f"hp.{opt}.{h.name}"
             if h.kind == "bool":
                 w = at.toggle(key=key)
@@ -147,16 +144,11 @@ def test_clipping_and_weight_decay(at):
 
 
 def test_display_controls(at):
-    axis_type = lab_spec(at)["layout"]["yaxis2"].get("type")
+    log_axis = race_probe.race(at)[0]["axis"]["log"]
     at.toggle(key="log_loss").set_value(not at.toggle(key="log_loss").value).run()
-    assert lab_spec(at)["layout"]["yaxis2"].get("type") != axis_type
-
-    def frame_ms():
-        menu = lab_spec(at)["layout"]["updatemenus"][0]["buttons"][0]
-        return menu["args"][1]["frame"]["duration"]
-
+    assert race_probe.race(at)[0]["axis"]["log"] != log_axis
     at.slider(key="frame_ms").set_value(200).run()
-    assert frame_ms() == 200
+    assert race_probe.header(at)["ui"]["frame_ms"] == 200
     n_charts = len(at.get("plotly_chart"))
     at.toggle(key="view3d").set_value(True).run()
     assert not at.exception
@@ -183,7 +175,7 @@ def test_surface_and_its_parameters(at):
     target = next((s for s in SURFACES.values() if s.params and s.name != current), None)
     target = target or next(s for s in SURFACES.values() if s.name != current)
     changed(at, lambda: at.selectbox(key="surface").set_value(target.name).run())
-    assert lab_spec(at)["layout"]["images"]
+    assert race_probe.header(at)["image"]["uri"]  # a new surface: its image is sent
     (x0, x1), _ = target.bounds
     assert x0 <= at.number_input(key="start_x").value <= x1
     for p in target.params:
@@ -194,7 +186,7 @@ def test_surface_and_its_parameters(at):
 def test_optimizer_selection_and_exports(at):
     extra = next(o for o in OPTIMIZERS if o not in at.multiselect(key="opt").value)
     changed(at, lambda: at.multiselect(key="opt").select(extra).run())
-    assert at.select_slider(key=f"hp.{extra}.learning_rate")
+    assert extra in [o["name"] for o in race_probe.race(at)[0]["opts"]]
     assert len(at.get("download_button")) == 2  # CSV and HTML; the GIF is built on request
     at.button(key="build_gif").click().run()
     assert not at.exception
@@ -205,7 +197,7 @@ def test_empty_selection_shows_the_empty_state(at):
     at.multiselect(key="opt").set_value([]).run()
     assert not at.exception
     assert any("No optimizer selected" in i.value for i in at.info)
-    assert lab_spec(at)["layout"]["images"]  # the map is still there to pick a start
+    assert race_probe.race(at)[0]["opts"] == []  # the map is still there to pick a start
     assert at.query_params["opt"] == "none"
 
 
@@ -223,7 +215,7 @@ def test_shared_link_restores_the_configuration():
     assert notices == []
     at = run_app(to_query(cfg))
     assert at.multiselect(key="opt").value == [opt]
-    assert at.select_slider(key=f"hp.{opt}.learning_rate").value == lr
+    assert race_probe.header(at)["current"][opt] == grid_index(value_grid(spec.hparams[0]), lr)
     assert at.slider(key="steps").value == 123
     assert at.selectbox(key="sched").value == "cosine"
     assert at.radio(key="clip").value == "value"
@@ -263,20 +255,40 @@ def test_presentation_mode_and_hidden_groups():
     at = run_app({"present": "1", "hide": "schedule,clip,wd,display", "clip": "norm"})
     keys = {w.key for w in (*at.radio, *at.selectbox, *at.toggle)}
     assert not {"sched", "clip", "wd", "log_loss", "view3d"} & keys
-    assert lab_spec(at)["layout"]["height"] > 600
+    assert race_probe.header(at)["ui"]["height"] > 600
     assert at.query_params["clip"] == "norm"  # hidden, but the link keeps its value
 
 
-def test_moving_a_slider_does_not_recompile(compile_counter):
+def test_a_released_lr_slider_sends_no_race_data_and_compiles_nothing(compile_counter):
+    """What a released slider costs: the component's ``lrs`` state reaches ``apply_lrs``,
+    which saves the snapped values; the rerun resends only a small header and compiles
+    nothing (the exact run at the new lr reuses the compiled batch-of-one)."""
     at = run_app()
-    w = at.select_slider(key=f"hp.{default_config().optimizers[0]}.learning_rate")
-    w.set_value(other(value_grid(OPTIMIZERS[w.key.split(".")[1]].hparams[0]), w.value)).run()
+    first = race_probe.blobs(at)[0]
+    assert len(first) > 50_000  # the whole grid, once
+    opt = default_config().optimizers[-1]
+    grid = value_grid(OPTIMIZERS[opt].hparams[0])
     compile_counter.count = 0
-    grid = value_grid(OPTIMIZERS[w.key.split(".")[1]].hparams[0])
-    for v in (grid[5], grid[10], grid[20]):
-        at.select_slider(key=w.key).set_value(v).run()
-    assert not at.exception
+    for v in (grid[5], grid[20], grid[33]):
+        cfg = controls.with_lrs(at.session_state[state.CFG], {opt: v * 1.01})
+        at.session_state[state.CFG] = cfg
+        at.run()
+        assert not at.exception
+        assert race_probe.header(at)["current"][opt] == grid.index(v)
+        assert len(race_probe.blobs(at)[0]) < 1_000  # a header, no race data
     assert compile_counter.count == 0
+    assert at.query_params[f"{opt}.lr"] == f"{grid[33]:g}"
+
+
+def test_lr_values_from_the_component_are_snapped_and_garbage_ignored():
+    cfg = default_config()
+    opt = cfg.optimizers[0]
+    assert controls.with_lrs(cfg, {}) == cfg
+    bad = {opt: "0.1", "nope": 0.1, cfg.optimizers[1]: float("nan"), cfg.optimizers[2]: -1.0}
+    assert controls.with_lrs(cfg, bad) == cfg
+    assert controls.with_lrs(cfg, {opt: True}) == cfg
+    assert controls.with_lrs(cfg, {opt: 0.0123}).hp(opt)["learning_rate"] == 0.012
+    assert controls.with_lrs(cfg, {opt: 1e9}).hp(opt)["learning_rate"] == 10.0
 
 
 # ---------------------------------------------------------------------------------------------

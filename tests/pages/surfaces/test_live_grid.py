@@ -1,0 +1,81 @@
+"""The live race's grid is honest: what the page ships for grid value η is ``engine.run`` at η
+(the path and the loss at every drawn step, to 1e-6: the engine computes both in full
+vector lanes, ``engine.LANES``), a diverging η is drawn up to its last finite point with the
+step it diverged at, and the blob round-trips."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+import numpy as np
+import pytest
+
+from optlab.config.surfaces import default_config, engine_settings, surface_of, with_optimizers
+from optlab.core import engine
+from optlab.core.params import value_grid
+from optlab.pages.surfaces import compute
+from optlab.viz import live
+from tests.pages.surfaces.race_probe import run_at
+
+
+def exact(cfg, opt: str, lr: float) -> engine.Trajectory:
+    hp = dict(cfg.hp(opt), learning_rate=lr)
+    (t,) = engine.run(surface_of(cfg), [engine.OptimizerRun(opt, hp)], cfg.start,
+                      engine_settings(cfg), theta=dict(cfg.theta))  # fmt: skip
+    return t
+
+
+@pytest.mark.parametrize(("surface", "steps"), [("himmelblau", 200), ("rosenbrock", 700)])
+def test_the_drawn_path_at_a_grid_value_is_engine_run_at_that_value(surface, steps):
+    cfg = with_optimizers(replace(default_config(surface), steps=steps), ("gd", "momentum", "adam"))
+    _, (meta, arrays) = compute.lr_race(compute.structure(cfg.run_key()), True)
+    assert meta["steps"] == steps
+    checked = 0
+    for i, o in enumerate(meta["opts"]):
+        grid = value_grid(compute.lr_param(o["name"]))
+        assert o["grid"] == pytest.approx(grid)
+        for g in (0, 17, 30, 38, 45, 52, 60):
+            drawn = run_at(meta, arrays, i, g)
+            t = exact(cfg, o["name"], grid[g])
+            k = drawn["steps"]
+            np.testing.assert_allclose(drawn["xy"], t.params[k, :2], rtol=1e-6, atol=1e-6)
+            np.testing.assert_allclose(drawn["loss"], t.loss[k], rtol=1e-6, atol=1e-6)
+            assert drawn["div"] == (-1 if t.diverged_at is None else t.diverged_at)
+            assert drawn["kept"] == len(t.params) - 1  # ends at the last finite point
+            assert drawn["final"] == pytest.approx(float(t.loss[-1]), rel=1e-6, abs=1e-6)
+            checked += 1
+    assert checked == 21
+
+
+def test_a_diverging_lr_is_drawn_up_to_its_last_finite_point():
+    cfg = with_optimizers(default_config("rosenbrock"), ("gd",))
+    _, (meta, arrays) = compute.lr_race(compute.structure(cfg.run_key()), True)
+    div = arrays["div0"]
+    assert (div >= 0).any(), "the grid should hold lrs that diverge"
+    assert (div < 0).any(), "... and lrs that do not"
+    g = int(np.flatnonzero(div >= 0)[0])
+    drawn = run_at(meta, arrays, 0, g)
+    assert np.isfinite(drawn["xy"]).all()
+    assert np.isfinite(drawn["loss"]).all()
+    assert drawn["steps"][-1] == drawn["kept"] <= drawn["div"]
+    t = exact(cfg, "gd", meta["opts"][0]["grid"][g])
+    assert t.diverged_at == drawn["div"]
+    # The sensitivity strip: diverged lrs are a contiguous region at the top of the grid.
+    assert (np.diff((div >= 0).astype(int)) >= 0).all()
+
+
+def test_the_blob_round_trips_and_stays_within_budget():
+    cfg = default_config()
+    _, (meta, arrays) = compute.lr_race(compute.structure(cfg.run_key()), True)
+    blob = live.pack({"race": "r", "race_meta": meta}, arrays)
+    head, back = live.unpack(blob)
+    assert head["race_meta"] == meta
+    assert back.keys() == arrays.keys()
+    for k, a in arrays.items():
+        np.testing.assert_array_equal(back[k], np.ravel(a))
+    assert len(cfg.optimizers) == 4
+    assert len(blob) <= 400_000  # the issue's bound for a structural change, 4 optimizers
+    small = live.pack({"race": "r", "current": {"gd": 3}})
+    assert len(small) < 200
+    with pytest.raises(TypeError):
+        live.pack({}, {"x": np.zeros(3, np.float64)})
