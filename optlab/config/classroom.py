@@ -90,6 +90,15 @@ class Challenge:
     def open_params(self, opt: str) -> tuple[HParam, ...]:
         return tuple(h for h in OPTIMIZERS[opt].hparams if h.name in self.open)
 
+    def open_keys(self) -> set[str]:
+        """The setup's link keys students tune (``adam.lr``, ``adam.b1``, …): not locked."""
+        alias = (lambda n: "lr") if self.page == "data" else surfaces_link.hp_alias
+        return {f"{o}.{alias(h.name)}" for o in self.optimizers for h in self.open_params(o)}
+
+    def locked(self) -> tuple[tuple[str, str], ...]:
+        """The setup's link without the open values: what every submission runs on."""
+        return tuple((k, v) for k, v in self.setup if k not in self.open_keys())
+
     def score_label(self) -> str:
         if self.score == "reach":
             return f"steps to reach loss ≤ {fmt_num(self.target)} (fewer is better)"

@@ -60,7 +60,7 @@ def student_id() -> str:
 
 def setup_text(ch: Challenge) -> str:
     """The locked setup as ``key=value`` pairs (the page's link scheme)."""
-    return "  ".join(f"{k}={v}" for k, v in ch.setup) or "(the page's defaults)"
+    return "  ".join(f"{k}={v}" for k, v in ch.locked()) or "(the page's defaults)"
 
 
 def tuned_text(ch: Challenge) -> str:

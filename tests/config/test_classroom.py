@@ -206,3 +206,14 @@ def test_creation_link_prefills_and_notes_the_rest():
     assert any("hours" in n for n in notices)
     assert any("bogus" in n for n in notices)
     assert math.isfinite(got["target"])
+
+
+def test_locked_settings_leave_out_the_open_values():
+    ch = C.make_challenge("surfaces", {**RAVINE, "adam.lr": "0.02", "adam.eps": "1e-06"},
+                          ["adam"], ["learning_rate"], 100)  # fmt: skip
+    locked = dict(ch.locked())
+    assert "adam.lr" not in locked  # tuned by the students
+    assert locked["adam.eps"] == "1e-06"  # locked
+    assert locked["surface"] == "ravine"
+    data = C.make_challenge("data", {"opt": "gd", "gd.lr": "0.1"}, ["gd"], ["learning_rate"], 200)
+    assert "gd.lr" not in dict(data.locked())
