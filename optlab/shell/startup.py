@@ -44,6 +44,26 @@ def warm_surfaces_default() -> None:
 WARMUPS: list[Callable[[], None]] = [warm_surfaces_default]
 
 
+def warm_transformer_default() -> None:
+    """The Transformer page's default comparison compiled before anyone presses Train: one
+    short run of the default shapes (one chunk) compiles its setup and training programs
+    (``optlab.transformer.programs``, what a press of Train then finds ready), and the
+    panels' first generation programs (samples, the teacher-forcing example, accuracy)."""
+    import dataclasses
+
+    from optlab.transformer import insight, lab
+
+    spec = dataclasses.replace(lab.TrainSpec(), steps=lab.TrainSpec().chunk)
+    result = lab.train_all(spec)
+    best = result.labels[-1]
+    insight.samples(result, best, "", temperature=0.8, top_k=0)
+    insight.teacher_prompt(result, best)
+    insight.addition_scores(result)
+
+
+WARMUPS.append(warm_transformer_default)
+
+
 def _lowest_priority() -> None:
     """Make the calling thread the last to get a core (Linux: nice applies per thread)."""
     with contextlib.suppress(AttributeError, OSError):  # elsewhere: normal priority
