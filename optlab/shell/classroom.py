@@ -197,7 +197,8 @@ def _box(page: str, cfg, code: str, row: db.ClassRow, ch: Challenge) -> None:
             st.caption("The teacher has closed submissions.")
     if pressed:
         try:
-            msg = submit(code, ch, row.challenge, name, {"optimizer": opt, **values})
+            with st.spinner("Scoring your settings with the engine…"):
+                msg = submit(code, ch, row.challenge, name, {"optimizer": opt, **values})
             st.session_state[MESSAGE] = ("success", msg)
         except (db.Refused, BadValue) as e:
             st.session_state[MESSAGE] = ("error", getattr(e, "message", str(e)))

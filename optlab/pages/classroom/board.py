@@ -4,6 +4,7 @@ live part (leaderboard, every path on one map, the class's sweep) refreshing its
 from __future__ import annotations
 
 import io
+import time
 from datetime import UTC, datetime
 
 import segno
@@ -106,7 +107,7 @@ def live(code: str, token: str) -> None:
     ch = challenge_model.from_json(row.challenge)
     rows = db.board(engine, row.id)
     entries = compute.entries(rows, row.revealed)
-    status = "closed" if row.closed else "open"
+    status = "expired" if row.expires_at <= time.time() else "closed" if row.closed else "open"
     refused = f" · {row.refused} refused" if row.refused else ""
     st.markdown(f"#### Board · {len(rows)} students · submissions {status}{refused}")
     if not rows:
@@ -161,7 +162,10 @@ def sweeps(row: db.ClassRow, ch: Challenge, entries) -> None:
     cols = st.columns(min(2, len(pairs)) or 1)
     for i, (o, h) in enumerate(pairs):
         mine = [e for e in entries if e.optimizer == OPTIMIZERS[o].display]
-        ref = compute.reference(row.challenge, o, h.name) if row.revealed else None
+        ref = None
+        if row.revealed:
+            with st.spinner("The engine sweeps the same problem…"):
+                ref = compute.reference(row.challenge, o, h.name)
         fig = figures.score_sweep(
             mine,
             h.name,

@@ -181,3 +181,29 @@ def test_csv_defuses_formulas():
     assert "'=1+1" in text
     assert "'@x" in text
     assert "\nok," in text
+
+
+def test_data_and_sgd_students_submit_too(store):
+    setup = {"opt": "gd", "seeds": "4", "std": "1"}
+    ch = C.make_challenge("data", setup, ["gd"], ["learning_rate"], 100, score="reach", target=1.0)
+    code, _ = db.create_class(store, ch.to_json(), 2)
+    at = AppTest.from_string(page_source("data"), default_timeout=120)
+    at.session_state[classroom.JOINED] = code
+    for k, v in {**dict(ch.setup), "gd.lr": "0.05"}.items():
+        at.query_params[k] = v
+    at.run()
+    assert "learning rate η = 0.05" in texts(at, "markdown")
+    at.text_input(key=classroom.NAME_KEY).input("Dee").run()
+    at.button(key="class.submit").click().run()
+    assert "Submitted:" in texts(at, "success"), texts(at, "error")
+    (row,) = db.board(store, db.open_class(store, code).id)
+    assert row.score == C.evaluate(ch, "gd", {"learning_rate": 0.05}).score
+
+
+def test_a_surfaces_class_seen_from_the_data_page_points_to_its_page(store):
+    _, code, _ = new_class(store)
+    at = AppTest.from_string(page_source("data"), default_timeout=120)
+    at.session_state[classroom.JOINED] = code
+    at.run()
+    assert "runs on the Surfaces page" in texts(at, "info")
+    assert "Submit to the class" not in [b.label for b in at.button]
