@@ -55,16 +55,18 @@ The address bar holds everything that differs from the defaults, e.g.
 | `view3d` | show the 3-D view | `view3d=1` |
 | `theory` | theory overlays: 2/L, predicted loss, Hessian (`0`: off) | `theory=0` |
 | `inspect`, `at` | optimizer and step shown in *Inside the optimizer* | `inspect=adam&at=40` |
-| `present` | **classroom mode**: bigger text and plots, sidebar collapsed | `present=1` |
+| `present` | **projector mode** on any page (kept across pages; `0`: off) | `present=1` |
 | `hide` | hide control groups (values still come from the link) | `hide=schedule,clip,wd` |
+| `scenario` | a scenario's explanation above the page | `scenario=momentum-ravine` |
 
 Values snap to the sliders' grids. Unknown or invalid values are ignored and listed in a notice
 at the top of the page; the rest of the link still applies.
 
 The other pages keep their settings in the link the same way, under their own path: the Data & SGD
-page (`/data?problem=logreg&batch=1`), Sweeps (`/sweeps?…`) and the Transformer
-(`/transformer?corpus=pasted&text=…`: a pasted text travels in the link, compressed, when it
-packs into 2,000 characters; a longer one has to be pasted again).
+page (`/data?problem=logreg&batch=1`), Sweeps (`/sweeps?…`; its transformer sweep's settings
+travel as `swt.*`) and the Transformer (`/transformer?corpus=pasted&text=…`: a pasted text
+travels in the link, compressed, when it packs into 2,000 characters; a longer one has to be
+pasted again). `present`, `hide` and `scenario` work on every page.
 """
 
 
