@@ -18,12 +18,13 @@ from optlab.config.links import BadValue
 from optlab.core.optimizers import OPTIMIZERS
 from optlab.pages.classroom import board
 from optlab.scenarios import SCENARIOS
-from optlab.shell import classroom, navigation
+from optlab.shell import classroom, navigation, widgets
 from optlab.shell.state import seed
 from optlab.shell.widgets import notices_box
 from optlab.store import connection, db
 
 FROM_LINK = "a pasted link"
+MINE = "_optlab_class_mine"  # (code, token, title) of the classes this session created
 
 
 def render() -> None:
@@ -39,7 +40,19 @@ def render() -> None:
         st.info(f"This session has joined class **{code}**.", icon=":material/groups:")
     join_form()
     st.divider()
+    my_classes()
     create_form()
+
+
+def my_classes() -> None:
+    """The classes this session created (several can run at once): links to their boards."""
+    mine = st.session_state.get(MINE, [])
+    if not mine:
+        return
+    st.markdown("#### Your classes in this session")
+    for code, token, title in mine:
+        link = widgets.share_url({"class": code, "teacher": token})
+        st.markdown(f"- **{code}** {classroom.plain(title)}: [open the board]({link})")
 
 
 def join(code: str) -> None:
@@ -185,6 +198,7 @@ def create_form() -> None:
         except (BadValue, db.Refused) as e:
             st.error(getattr(e, "message", str(e)))
             return
+        st.session_state.setdefault(MINE, []).append((code, token, ch.title))
         st.query_params.from_dict({"class": code, "teacher": token})
         st.rerun()
 

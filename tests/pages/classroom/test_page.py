@@ -59,6 +59,12 @@ def test_teacher_creates_a_class_and_gets_a_board(store):
     assert code in md
     assert "No submissions yet" in texts(at, "info")
     assert at.get("imgs") or at.get("image")  # the QR code
+    at.query_params.clear()
+    at.run()  # back to the form: the class is listed, a second one can start
+    assert f"**{code}**" in texts(at, "markdown")
+    at.button(key="class.create").click().run()
+    assert at.query_params["class"] != code
+    assert len(at.session_state["_optlab_class_mine"]) == 2
 
 
 def test_forged_teacher_link_gets_a_message(store):
