@@ -1,8 +1,8 @@
 """Reading a page's link (pure logic, no Streamlit): single values parsed and formatted, and
 ``Reader``, which hands out a query's values once each, snaps numbers to their grids, parses the
 optimizer list and collects a human-readable notice for everything it could not use. Every page's
-URL module (``urlstate``, ``data_urlstate``, ``sweeps_urlstate``, ``transformer_urlstate``)
-builds on it.
+link scheme (``surfaces_link``, ``data``, ``sweeps``, ``transformer``, ``deepnets``,
+``classroom`` in this package) builds on it.
 """
 
 from __future__ import annotations

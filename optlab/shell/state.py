@@ -1,6 +1,6 @@
 """Streamlit glue for the shareable state: the configuration lives in the session and the URL.
 
-On a session's first run the URL is parsed (``urlstate.parse_query``) into the configuration and
+On a session's first run the URL is parsed (the page's ``parse``) into the configuration and
 a list of notices; every widget is seeded from the configuration (``seed``) just before it is
 drawn; after the widgets are read, ``save`` writes the new configuration back to the session and,
 when it changed, to the URL (only non-default values). Widget state therefore survives page

@@ -22,7 +22,7 @@ from optlab.pages.sweeps import compute, controls, transformer
 from optlab.shell import navigation
 from optlab.shell.state import seed
 from optlab.shell.widgets import notices_box
-from optlab.viz import sweeps as plots_sweeps
+from optlab.viz import sweeps as figures
 
 INTRO = (
     "A fair comparison tunes every optimizer first. Each one runs at every learning rate of "
@@ -88,9 +88,9 @@ def charts(cfg: SweepConfig, out: compute.SweepOutcome) -> None:
     edges = compute.divergence_edges(table)
     quad = compute.quadratic(replace(SweepConfig(), problem=cfg.problem, theta=cfg.theta,
                              custom=cfg.custom, batch=cfg.batch))  # fmt: skip
-    lines = plots_sweeps.theory_lines(quad) if quad is not None else []
-    curves = plots_sweeps.curves_from_table(table, cfg.objective, bests, edges)
-    fig = plots_sweeps.lr_figure(curves, cfg.objective, lines, (cfg.lr_low, cfg.lr_high))
+    lines = figures.theory_lines(quad) if quad is not None else []
+    curves = figures.curves_from_table(table, cfg.objective, bests, edges)
+    fig = figures.lr_figure(curves, cfg.objective, lines, (cfg.lr_low, cfg.lr_high))
     st.plotly_chart(fig, key="sweep_lr_chart")
     if quad is not None:
         st.caption(
@@ -100,7 +100,7 @@ def charts(cfg: SweepConfig, out: compute.SweepOutcome) -> None:
         )
     if cfg.two_axes:
         st.markdown(f"#### Learning rate × {cfg.axis2}")
-        st.plotly_chart(plots_sweeps.heatmap_figure(table, cfg.objective, bests),
+        st.plotly_chart(figures.heatmap_figure(table, cfg.objective, bests),
                         key="sweep_heatmap")  # fmt: skip
     st.markdown("#### Best settings")
     best_table(cfg, out, bests, edges)
@@ -108,7 +108,7 @@ def charts(cfg: SweepConfig, out: compute.SweepOutcome) -> None:
     if out.curves[cfg.objective]:
         st.markdown("#### Loss curves at the tuned values")
         colors = {r.key: r.color for r in table.rows}
-        st.plotly_chart(plots_sweeps.best_curves_figure(
+        st.plotly_chart(figures.best_curves_figure(
             out.curves[cfg.objective], colors, table.target, cfg.horizon),
             key="sweep_best_curves")  # fmt: skip
 
