@@ -94,9 +94,12 @@ def submit(code: str, ch: Challenge, challenge_json: str, name: str, settings: d
     ``BadValue`` with a message)."""
     engine = connection.engine()
     student = student_id()
-    db.check_submit(engine, code, student)  # refused before any engine run
-    db.clean_name(name)
-    opt, values = challenge_model.parse_settings(ch, settings)
+    row = db.check_submit(engine, code, student, name)  # refused before any engine run
+    try:
+        opt, values = challenge_model.parse_settings(ch, settings)
+    except BadValue:
+        db.count_refusal(engine, row.id)
+        raise
     result = evaluated(challenge_json, opt, tuple(sorted(values.items())))
     db.submit(
         engine,

@@ -168,7 +168,8 @@ def teacher_class(engine: sa.Engine, code: str, token: str) -> ClassRow:
     return _row(r)
 
 
-def _count_refusal(engine: sa.Engine, class_id: int) -> None:
+def count_refusal(engine: sa.Engine, class_id: int) -> None:
+    """Count one refused submission on the class (shown on the board)."""
     with _writing(engine) as conn, conn.begin():
         conn.execute(sa.update(classes).where(classes.c.id == class_id)
                      .values(refused=classes.c.refused + 1))  # fmt: skip
@@ -191,15 +192,24 @@ def _why_not(conn, r, student: str, now: float) -> Refused | None:
     return None
 
 
-def check_submit(engine: sa.Engine, code: str, student: str, now: float | None = None) -> ClassRow:
-    """Raise ``Refused`` (and count it) if ``student`` may not submit now; else the class.
-    Called before the server computes a score, so a flood costs no engine runs."""
+def check_submit(
+    engine: sa.Engine, code: str, student: str, name: str | None = None,
+    now: float | None = None,
+) -> ClassRow:  # fmt: skip
+    """Raise ``Refused`` (and count it) if ``student`` may not submit now (or ``name`` is not
+    a display name); else the class. Called before the server computes a score, so a flood
+    costs no engine runs."""
     now = time.time() if now is None else now
     row = open_class(engine, code, now)
     with prepare(engine).connect() as conn:
         why = _why_not(conn, _find(conn, row.code), student, now)
+    if why is None and name is not None:
+        try:
+            clean_name(name)
+        except Refused as e:
+            why = e
     if why is not None:
-        _count_refusal(engine, row.id)
+        count_refusal(engine, row.id)
         raise why
     return row
 
@@ -243,7 +253,7 @@ def submit(
                          .values(versions=versions + 1, **values))  # fmt: skip
             return versions + 1
     except Refused:
-        _count_refusal(engine, row.id)
+        count_refusal(engine, row.id)
         raise
 
 

@@ -147,6 +147,9 @@ def test_a_flood_is_rate_limited_and_counted(engine):
     assert row.versions == 1
     with pytest.raises(db.Refused, match="wait"):
         db.check_submit(engine, code, "s1", now=now + 1)
+    with pytest.raises(db.Refused, match="at most"):
+        db.check_submit(engine, code, "s2", "x" * 40, now=now + 1)
+    assert db.open_class(engine, code).refused == 52
     assert submit(engine, code, "s1", now=now + db.MIN_INTERVAL_S + 0.1) == 2
 
 

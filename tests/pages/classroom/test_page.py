@@ -127,6 +127,7 @@ def test_no_name_and_closed_class_get_messages(store):
     lab = student_app(code, dict(ch.setup))
     lab.button(key="class.submit").click().run()
     assert "display name" in texts(lab, "error")
+    assert db.open_class(store, code).refused == 1  # counted, and no engine run spent
     db.set_flags(store, code, token, closed=True)
     lab = student_app(code, dict(ch.setup))
     assert lab.button(key="class.submit").disabled
