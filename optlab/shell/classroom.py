@@ -119,7 +119,12 @@ def submit(code: str, ch: Challenge, challenge_json: str, name: str, settings: d
             else f"score {result.score:.4g}"
         )
     )
-    return f"Submitted: {score} — {ch.score_label()}. Look at the board!"
+    scores = [r.score for r in db.board(engine, row.id)]
+    rank = ""
+    if result.score is not None:
+        better = sum(1 for v in scores if v is not None and v < result.score)
+        rank = f", rank {better + 1} of {len(scores)} so far"
+    return f"Submitted: {score}{rank} — {ch.score_label()}. Look at the board!"
 
 
 def _setup_link(ch: Challenge, page: str) -> None:

@@ -106,6 +106,7 @@ def test_join_link_then_submit_from_the_lab(store):
     lab.text_input(key=classroom.NAME_KEY).input("Ada").run()
     lab.button(key="class.submit").click().run()
     assert "Submitted: score" in texts(lab, "success"), texts(lab, "error")
+    assert "rank 1 of 1 so far" in texts(lab, "success")
     (row,) = db.board(store, db.open_class(store, code).id)
     expected = C.evaluate(ch, "adam", {"learning_rate": 0.05}).score
     assert row.name == "Ada"
@@ -193,7 +194,7 @@ def test_csv_defuses_formulas():
 def test_data_and_sgd_students_submit_too(store):
     setup = {"opt": "gd", "seeds": "4", "std": "1"}
     ch = C.make_challenge("data", setup, ["gd"], ["learning_rate"], 100, score="reach", target=1.0)
-    code, _ = db.create_class(store, ch.to_json(), 2)
+    code, token = db.create_class(store, ch.to_json(), 2)
     at = AppTest.from_string(page_source("data"), default_timeout=120)
     at.session_state[classroom.JOINED] = code
     for k, v in {**dict(ch.setup), "gd.lr": "0.05"}.items():
@@ -205,6 +206,10 @@ def test_data_and_sgd_students_submit_too(store):
     assert "Submitted:" in texts(at, "success"), texts(at, "error")
     (row,) = db.board(store, db.open_class(store, code).id)
     assert row.score == C.evaluate(ch, "gd", {"learning_rate": 0.05}).score
+    board = open_page("classroom", {"class": code, "teacher": token})
+    spec = chart_spec(board, "board.map")
+    assert [t["name"] for t in spec["data"] if t.get("mode") == "lines"] == ["Dee"]
+    assert spec["layout"]["xaxis"]["title"]["text"] == "w (slope)"
 
 
 def test_a_surfaces_class_seen_from_the_data_page_points_to_its_page(store):
