@@ -26,6 +26,7 @@ from dataclasses import dataclass
 
 import sqlalchemy as sa
 
+from optlab.config.classroom import HOURS_RANGE
 from optlab.store.schema import WRITE, classes, prepare, submissions
 
 CODE_ALPHABET = "ABCDEFGHJKMNPQRSTUVWXYZ23456789"  # no 0/O, 1/I/L: read off a projector
@@ -36,7 +37,6 @@ SETTINGS_MAX = 4000
 DETAIL_MAX = 200_000
 MIN_INTERVAL_S = 5.0
 CAP = 200  # students per class
-HOURS_RANGE = (0.25, 72.0)
 PURGE_AFTER_S = 7 * 86400  # expired classes are deleted a week after they expire
 
 
