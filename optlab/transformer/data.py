@@ -52,7 +52,8 @@ def make_data(ids: np.ndarray, ctx: int, line_starts: np.ndarray | None = None) 
     ids_N[: len(ids)] = ids
     starts_S = np.zeros(64 * -(-len(starts) // 64), np.int32)
     starts_S[: len(starts)] = starts
-    return DataArrays(jnp.asarray(ids_N), jnp.asarray(starts_S), jnp.int32(len(starts)))
+    # device_put, not jnp.asarray: a plain transfer compiles nothing
+    return DataArrays(*jax.device_put((ids_N, starts_S, np.int32(len(starts)))))
 
 
 def sample_batch(data: DataArrays, key: jax.Array, batch_size: int, ctx: int) -> jax.Array:

@@ -132,14 +132,17 @@ def sample_rows(
     len_B = np.ones(n_rows, np.int32)
     for b, p in enumerate(rows):
         buf_BxC[b, : len(p)], len_B[b] = p, len(p)
+    args = (buf_BxC, len_B, np.float32(temperature), np.int32(top_k),
+            np.int32(-1 if line_id is None else line_id))  # fmt: skip
+    buf, lens, temp, k, stop = jax.device_put(args)  # plain transfers: nothing to compile
     toks, probs = _sample(
         params,
-        jnp.asarray(buf_BxC),
-        jnp.asarray(len_B),
+        buf,
+        lens,
         key,
-        jnp.float32(temperature),
-        jnp.int32(top_k),
-        jnp.int32(-1 if line_id is None else line_id),
+        temp,
+        k,
+        stop,
         cfg=cfg,
         n_new=n_new,
         slide=slide,
@@ -220,7 +223,7 @@ def _forward_full(params, tokens_1xC, cfg):
 def _padded(ids: np.ndarray, ctx: int) -> jax.Array:
     buf = np.full((1, ctx), PAD, np.int32)
     buf[0, : len(ids)] = ids
-    return jnp.asarray(buf)
+    return jax.device_put(buf)
 
 
 def attention_maps(params: Params, cfg: ModelConfig, ids: np.ndarray) -> list[np.ndarray]:

@@ -121,7 +121,7 @@ def model_config(spec: TrainSpec, vocab_size: int) -> ModelConfig:
 @functools.lru_cache(maxsize=64)
 def count_params(cfg: ModelConfig) -> int:
     """The parameter count of ``cfg`` from shapes only (nothing is compiled or allocated)."""
-    shapes = jax.eval_shape(lambda k: init_params(k, cfg), jax.random.key(0))
+    shapes = jax.eval_shape(lambda: init_params(jax.random.key(0), cfg))
     return sum(math.prod(x.shape) for x in jax.tree.leaves(shapes))
 
 
@@ -218,7 +218,9 @@ def trainer(spec: TrainSpec, init: Params | None = None) -> Trainer:
     """The ``Trainer`` of ``spec`` (its corpus, model and runs), from ``init`` if given."""
     c = spec_corpus(spec)
     cfg = model_config(spec, c.tokenizer.vocab_size)
-    mult = SCHEDULES[spec.schedule].multipliers(spec.steps, **dict(spec.schedule_params))
+    mult = None  # constant: a multiplier of 1 at every step (and no eager schedule ops)
+    if spec.schedule != "constant":
+        mult = SCHEDULES[spec.schedule].multipliers(spec.steps, **dict(spec.schedule_params))
     return Trainer(c, cfg, optimizer_runs(spec), train_config(spec), mult, init)
 
 

@@ -119,7 +119,7 @@ def unflatten_params(flat_P: np.ndarray, like: Params) -> Params:
 @functools.lru_cache(maxsize=64)
 def layout(cfg: ModelConfig) -> tuple[Any, tuple[tuple[int, ...], ...]]:
     """The params' tree structure and leaf shapes (nothing is allocated)."""
-    shapes = jax.eval_shape(lambda k: init_params(k, cfg), jax.random.key(0))
+    shapes = jax.eval_shape(lambda: init_params(jax.random.key(0), cfg))  # compiles nothing
     leaves, treedef = jax.tree.flatten(shapes)
     return treedef, tuple(tuple(x.shape) for x in leaves)
 

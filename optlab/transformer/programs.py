@@ -36,9 +36,9 @@ def _key(jitted, args: tuple, static: dict) -> tuple:
 
 
 def ready(jitted, *args, **static) -> bool:
-    """Whether ``program`` would return at once (compiled before, in this process)."""
-    with _LOCK:
-        return _key(jitted, args, static) in _PROGRAMS
+    """Whether ``program`` would return at once (compiled before, in this process). Never
+    waits for a compile in flight (a membership test of a dict is atomic)."""
+    return _key(jitted, args, static) in _PROGRAMS
 
 
 def program(jitted, *args, **static):

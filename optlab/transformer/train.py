@@ -150,11 +150,14 @@ class _Group:
 
 def _group(runs: Sequence[Contestant], batch_size: int, has_init: bool) -> _Group:
     hps = tuple(
-        {k: jnp.float32(v) for k, v in {**r.spec.defaults(), **r.hparams}.items()} for r in runs
+        {k: np.float32(v) for k, v in {**r.spec.defaults(), **r.hparams}.items()} for r in runs
     )
-    regs = {k: jnp.asarray([getattr(r, k) for r in runs], jnp.float32)
+    regs = {k: np.asarray([getattr(r, k) for r in runs], np.float32)
             for k in ("clip_norm", "l2", "weight_decay")}  # fmt: skip
-    use = jnp.asarray([has_init and not r.from_scratch for r in runs])
+    use = np.asarray([has_init and not r.from_scratch for r in runs])
+    # device_put, not jnp.asarray: plain transfers compile nothing (jnp.asarray compiles a
+    # small program per shape, and each counts against the page's compile budget)
+    hps, regs, use = jax.device_put((hps, regs, use))
     return _Group(batch_size, tuple(runs), tuple(r.spec.factory for r in runs), hps, regs, use)
 
 
@@ -189,7 +192,7 @@ class Trainer:
         if mult.shape != (steps,):
             raise ValueError(f"lr_multipliers must have shape ({steps},), got {mult.shape}")
         self.runs, self.cfg, self.tcfg = list(runs), cfg, tcfg
-        self.init = None if init is None else jnp.asarray(flatten_params(init))
+        self.init = None if init is None else jax.device_put(flatten_params(init))
         self.mult = mult.astype(np.float32)
         self.chunk = min(tcfg.chunk, steps)
         self.train_data = make_data(corpus.train_ids, cfg.ctx, corpus.line_starts("train"))
@@ -202,8 +205,10 @@ class Trainer:
             )
         by_size = {b: [r for r, s in zip(runs, sizes, strict=True) if s == b] for b in sizes}
         self.groups = [_group(rs, b, init is not None) for b, rs in by_size.items()]
-        self.seeds = jnp.asarray([tcfg.data_seed, tcfg.dropout_seed], jnp.int32)
-        self.setup_seeds = jnp.asarray([tcfg.init_seed, tcfg.eval_seed], jnp.int32)
+        self.seeds, self.setup_seeds = jax.device_put(
+            (np.asarray([tcfg.data_seed, tcfg.dropout_seed], np.int32),
+             np.asarray([tcfg.init_seed, tcfg.eval_seed], np.int32))
+        )  # fmt: skip
         self.compile_s = 0.0
 
     def setup_args(self, g: _Group):
@@ -266,8 +271,9 @@ class Trainer:
         while done < steps:
             k = min(chunk, steps - done)
             t_round = time.perf_counter()
-            steps_K = jnp.asarray(np.arange(done, done + k, dtype=np.int32))
-            mult_K = jnp.asarray(self.mult[done : done + k])
+            steps_K, mult_K = jax.device_put(
+                (np.arange(done, done + k, dtype=np.int32), self.mult[done : done + k])
+            )
             for i, g in enumerate(self.groups):
                 cargs, cstatic = self._chunk_args(g, carries[i], val_seqs[i], steps_K, mult_K)
                 carries[i], m, val = programs.run(train_chunk, *cargs, **cstatic)

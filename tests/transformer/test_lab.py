@@ -84,7 +84,10 @@ def test_samples_are_deterministic_text_per_checkpoint(result):
     kw = {"temperature": 0.8, "top_k": 3, "n_chars": 20}
     a = insight.samples(result, "Adam", "1", **kw)
     assert [s for s, _ in a] == [int(result.snap_steps[i]) for i in insight.checkpoints(result)]
-    assert all(isinstance(t, str) and len(t) <= 20 for _, t in a)
+    # addition is a line corpus: 4 lines per checkpoint, each within the window with "1"
+    assert all(len(texts) == 4 for _, texts in a)
+    assert all(isinstance(t, str) and len("1" + t) <= SPEC.ctx for _, ts in a for t in ts)
+    assert all("\n" not in t for _, ts in a for t in ts)
     assert a == insight.samples(result, "Adam", "1", **kw)
 
 
