@@ -134,21 +134,28 @@ class NetConfig:
             raise ValueError("d_in, width, depth and d_out must be at least 1")
 
 
-def _dense(key, fan_in: int, fan_out: int, scheme: InitScheme, lead: tuple[int, ...] = ()):
-    std = math.sqrt(scheme.variance(fan_in, fan_out))
+def _dense(key, fan_in: int, fan_out: int, std, lead: tuple[int, ...] = ()):
     w = std * jax.random.normal(key, (*lead, fan_in, fan_out), jnp.float32)
     return {"w": w, "b": jnp.zeros((*lead, fan_out), jnp.float32)}
 
 
-def init_params(key: jax.Array, cfg: NetConfig, init: str = "xavier") -> Params:
-    """Fresh parameters for ``cfg`` drawn with the ``INITS[init]`` scheme."""
-    scheme = INITS[init]
+def init_stds(cfg: NetConfig, init: str) -> jax.Array:
+    """The ``INITS[init]`` weight std of the first, the hidden and the output layers ``[3]``."""
+    v = INITS[init].variance
+    h = cfg.width
+    return jnp.sqrt(jnp.asarray([v(cfg.d_in, h), v(h, h), v(h, cfg.d_out)], jnp.float32))
+
+
+def init_params(key: jax.Array, cfg: NetConfig, init: str | jax.Array = "xavier") -> Params:
+    """Fresh parameters for ``cfg`` drawn with the ``INITS[init]`` scheme (or with the weight
+    stds ``init_stds`` gives, as an array: traced, so a new scheme compiles nothing)."""
+    stds = init_stds(cfg, init) if isinstance(init, str) else init
     k_first, k_hidden, k_out = jax.random.split(key, 3)
     h, extra = cfg.width, cfg.depth - 1
     params = {
-        "first": _dense(k_first, cfg.d_in, h, scheme),
-        "hidden": _dense(k_hidden, h, h, scheme, (extra,)),
-        "out": _dense(k_out, h, cfg.d_out, scheme),
+        "first": _dense(k_first, cfg.d_in, h, stds[0]),
+        "hidden": _dense(k_hidden, h, h, stds[1], (extra,)),
+        "out": _dense(k_out, h, cfg.d_out, stds[2]),
     }
     if cfg.norm != "none":
         for name, lead in (("first", ()), ("hidden", (extra,))):

@@ -32,7 +32,15 @@ from optlab.core import stepper
 from optlab.core.optimizers import OPTIMIZERS
 from optlab.core.schedules import SCHEDULES
 from optlab.nets.data import Dataset
-from optlab.nets.mlp import NetConfig, Params, forward, init_params, init_stats, layer_norms
+from optlab.nets.mlp import (
+    NetConfig,
+    Params,
+    forward,
+    init_params,
+    init_stats,
+    init_stds,
+    layer_norms,
+)
 
 
 def _mse(out_BxO, y_B):
@@ -158,9 +166,14 @@ def _train_chunk(carry, t_K, mult_K, hp, reg, data, seed, *, cfg, factory, task,
     return jax.lax.scan(step, carry, (t_K, mult_K))
 
 
-@partial(jax.jit, static_argnames=("cfg", "init"))
-def initial_params(seed, *, cfg: NetConfig, init: str) -> Params:
-    return init_params(jax.random.key(seed), cfg, init)
+def initial_params(seed: int, *, cfg: NetConfig, init: str) -> Params:
+    """The params every run starts from (the scheme's stds traced: no compile per scheme)."""
+    return _initial_params(jnp.int32(seed), init_stds(cfg, init), cfg=cfg)
+
+
+@partial(jax.jit, static_argnames="cfg")
+def _initial_params(seed, stds, *, cfg: NetConfig) -> Params:
+    return init_params(jax.random.key(seed), cfg, stds)
 
 
 @partial(jax.jit, static_argnames="factory")
@@ -191,7 +204,7 @@ def check_runs(runs: Sequence[Run]) -> None:
 
 
 def arrays(data: Dataset) -> dict[str, jax.Array]:
-    return {"x": data.x, "y": data.y, "x_val": data.x_val, "y_val": data.y_val}
+    return {k: jnp.asarray(getattr(data, k)) for k in ("x", "y", "x_val", "y_val")}
 
 
 def inputs(run: Run, settings: Settings, cfg: NetConfig, data: Dataset):
@@ -262,12 +275,13 @@ def python_loop(cfg: NetConfig, data: Dataset, run: Run, settings: Settings) -> 
     """The same training as ``train`` for one run, as a plain Python loop over a jitted
     ``train_step`` (the reference the tests and the benchmark compare the scan with)."""
     carry, hp, reg, mult, seed = inputs(run, settings, cfg, data)
-    step = jax.jit(partial(train_step, hp=hp, reg=reg, data=arrays(data), seed=seed, cfg=cfg,
-                           factory=OPTIMIZERS[run.optimizer].factory, task=data.task,
-                           batch=settings.batch))  # fmt: skip
+    d = arrays(data)
+    step = jax.jit(partial(train_step, cfg=cfg, factory=OPTIMIZERS[run.optimizer].factory,
+                           task=data.task, batch=settings.batch))  # fmt: skip
     records = []
     for t in range(settings.steps):
-        carry, rec = step(carry, (jnp.int32(t), jnp.float32(mult[t])))
+        xs = (jnp.int32(t), jnp.float32(mult[t]))
+        carry, rec = step(carry, xs, hp=hp, reg=reg, data=d, seed=seed)
         records.append(jax.device_get(rec))
     return {"records": {k: np.stack([r[k] for r in records]) for k in records[0]},
             "params": jax.device_get(carry[0])}  # fmt: skip
