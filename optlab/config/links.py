@@ -61,6 +61,16 @@ def show(text: str, limit: int = 40) -> str:
     return "".join(c if c.isprintable() else "?" for c in text).replace("`", "'")
 
 
+MARKDOWN_SPECIALS = "\\`*_[]<>#|~$"
+
+
+def plain(text: str, limit: int = 200) -> str:
+    """A string shown as plain text inside Markdown: every character Markdown would read as
+    markup is escaped (``x**2`` stays ``x**2`` instead of turning bold)."""
+    text = show(text, limit)
+    return "".join("\\" + c if c in MARKDOWN_SPECIALS else c for c in text)
+
+
 class BadValue(ValueError):
     pass
 

@@ -13,7 +13,7 @@ from dataclasses import replace
 
 import streamlit as st
 
-from optlab.config.links import fmt_num, show
+from optlab.config.links import fmt_num, plain, show
 from optlab.config.surfaces import Config, Custom
 from optlab.config.surfaces_link import MAX_COORD, parse_minima
 from optlab.core.expr import MAX_LENGTH, ExprError
@@ -42,8 +42,8 @@ def custom_error(custom: Custom) -> ExprError | None:
 def error_text(err: ExprError) -> str:
     """The parser's message naming the offending token and its position (safe Markdown)."""
     token = f" `{show(err.token)}`" if err.token else ""
-    hint = f" ({show(err.hint, 200)})" if err.hint else ""
-    return f"{err.message}{token} at position {err.position}{hint}"
+    hint = f" ({plain(err.hint)})" if err.hint else ""
+    return f"{plain(err.message)}{token} at position {err.position}{hint}"
 
 
 def caret(text: str, err: ExprError) -> str:
