@@ -43,3 +43,10 @@ def test_projector_mode_is_applied_by_the_shell_and_remembered():
     plain.query_params["present"] = "0"
     plain.run()
     assert not presenting_css(plain)
+
+
+def test_in_projector_mode_the_explanation_folds_into_an_expander():
+    plain = open_page("sweeps", {"opt": "gd", "n": "4", "steps": "50"})
+    present = open_page("sweeps", {"opt": "gd", "n": "4", "steps": "50", "present": "1"})
+    assert "How the sweep compares optimizers" not in [e.label for e in plain.expander]
+    assert "How the sweep compares optimizers" in [e.label for e in present.expander]

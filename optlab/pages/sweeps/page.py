@@ -19,7 +19,7 @@ from optlab.config.sweeps import OBJECTIVE_LABELS, TOL_GRID, SweepConfig
 from optlab.core.expr import ExprError
 from optlab.core.sweeps import OBJECTIVES
 from optlab.pages.sweeps import compute, controls, transformer
-from optlab.shell import navigation
+from optlab.shell import navigation, setup, style
 from optlab.shell.state import seed
 from optlab.shell.widgets import notices_box
 from optlab.viz import sweeps as figures
@@ -123,7 +123,7 @@ def render() -> None:
         st.markdown("### Runs")
         cfg = controls.runs_group(cfg)
     st.title("Learning-rate sweeps")
-    st.caption(INTRO)
+    style.explain(INTRO, setup.presenting(), "How the sweep compares optimizers")
     cfg = objective_bar(cfg)
     controls.save(cfg)
     notices_box(controls.notices())
