@@ -96,17 +96,23 @@ def teacher_free(result: Result, name: str, text: str, n_prompt: int = 1):
 def teacher_prompt(result: Result, name: str, n_candidates: int = 64) -> tuple[str, int]:
     """A real prompt for teacher forcing: ``(held-out line, characters given)``.
 
-    Arithmetic: the first held-out problem (of ``n_candidates``) that run ``name`` gets wrong,
-    given up to ``=`` (so free generation and teacher forcing part ways), else the first one.
-    Other corpora: the first held-out line of 8 characters or more that fits the context,
-    its first half given.
+    Arithmetic: among the first ``n_candidates`` held-out problems, given up to ``=``, the
+    first that run ``name`` gets wrong *and* where teacher forcing and free generation then
+    predict differently (the point of the panel), else the first it gets wrong, else the first.
+    Other corpora: the first held-out line of 8 characters or more that fits the context, its
+    first half given.
     """
     if CORPORA[result.corpus.name].arithmetic:
         prompts, answers = addition_problems(result.corpus, n_candidates)
         if prompts:
-            _, got = generate.addition_accuracy(result.report.params[name], result.cfg,
-                                                result.corpus.tokenizer, prompts)  # fmt: skip
+            params, tok = result.report.params[name], result.corpus.tokenizer
+            _, got = generate.addition_accuracy(params, result.cfg, tok, prompts)
             wrong = [i for i, (g, a) in enumerate(zip(got, answers, strict=True)) if g != a]
+            for i in wrong[:16]:
+                text = f"{prompts[i]}{answers[i]}\n"
+                _, tvf = teacher_free(result, name, text, len(prompts[i]) + 1)
+                if (tvf.teacher_ids != tvf.free_ids).any():
+                    return text, len(prompts[i])
             i = wrong[0] if wrong else 0
             return f"{prompts[i]}{answers[i]}\n", len(prompts[i])
     ctx = result.cfg.ctx

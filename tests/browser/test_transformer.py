@@ -81,3 +81,41 @@ def test_train_shows_progress_and_live_curves_and_stop_keeps_them(page, server, 
     page.get_by_text("(partial: stopped early)").wait_for(timeout=60_000)
     page.wait_for_selector(f"{STOP}[disabled]", timeout=30_000)
     shot(page, tmp_path, "transformer-stopped")
+
+
+def test_train_is_disabled_while_training_then_samples_and_teacher_forcing_read_well(
+    page, server, tmp_path
+):
+    """Train cannot restart a running training; afterwards the samples are lines (a fresh
+    window each) and teacher forcing starts from a held-out sum with its divergence boxed."""
+    page.set_viewport_size({"width": 1280, "height": 720})
+    page.goto(f"{server}transformer?{SMALL}&steps=300")
+    page.wait_for_selector(IDLE, timeout=120_000)
+    page.locator(TRAIN).click()
+    page.wait_for_function(
+        "() => /Stage \\d of \\d|Step \\d+ of 300/.test(document.body.innerText)", timeout=120_000
+    )
+    page.wait_for_selector(f"{TRAIN}[disabled]", timeout=30_000)  # no second, silent restart
+    page.wait_for_function(
+        "() => document.body.innerText.includes('Done: 300 steps')", timeout=240_000
+    )
+    page.wait_for_selector(IDLE, timeout=60_000)
+    page.get_by_role("heading", name="Results").wait_for(timeout=60_000)
+    assert page.locator(f"{TRAIN}[disabled]").count() == 0
+    page.wait_for_function("() => document.querySelectorAll('.tf-sample').length >= 8")
+    lines = page.evaluate(
+        "() => Array.from(document.querySelectorAll('.tf-sample')).map(e => e.innerText)"
+    )
+    assert all("\n" not in line.strip() for line in lines)  # one line per box
+    assert any(re.fullmatch(r"\d+\+\d+=\d+", line.strip()) for line in lines[-4:]), lines
+    page.locator(".tf-sample").last.scroll_into_view_if_needed()
+    shot(page, tmp_path, "transformer-samples-1280")
+    page.get_by_text("Teacher forcing vs generation", exact=True).click()
+    page.wait_for_selector(IDLE, timeout=60_000)
+    page.get_by_text("Teacher forcing", exact=False).first.wait_for(timeout=60_000)
+    text = page.locator("[data-testid=stMainBlockContainer]").inner_text()
+    assert re.search(r"\d+\+\d+=", page.locator(".st-key-t-tf-text textarea").input_value())
+    assert "first leaves the true text" in text or "never left the true text" in text
+    page.locator(".js-plotly-plot").last.scroll_into_view_if_needed()
+    shot(page, tmp_path, "transformer-teacher-1280")
+    assert page.get_by_test_id("stException").count() == 0

@@ -291,3 +291,32 @@ def test_status_text(trained, status, step, text):
     if step is not None:
         job.result = dataclasses.replace(done, report=dataclasses.replace(done.report, step=step))
     assert text in page.status_text(job)
+
+
+def test_the_accuracy_panel_is_listed_only_for_arithmetic_corpora():
+    from optlab.pages.transformer import view
+
+    def result(name):
+        return SimpleNamespace(corpus=SimpleNamespace(name=name))
+
+    assert view.ACCURACY in view.panels(result("addition"))
+    assert view.ACCURACY in view.panels(result("subtraction"))
+    for name in ("rhymes", "proverbs", "sentences", "pasted"):
+        assert view.ACCURACY not in view.panels(result(name)), name
+
+
+def test_fine_tuning_from_the_page_pretrains_once_and_compares_with_scratch():
+    query = {**TINY, "corpus": "subtraction", "pretrain": "addition", "pretrain_steps": "200",
+             "opt": "adam", "batch": "8,32"}  # fmt: skip
+    at = ok(run_page(query))
+    assert at.selectbox(key="t.pretrain").value == "addition"
+    assert at.multiselect(key="t.batch").value == [8, 32]
+    assert "fine-tune 3 runs of a model pretrained on" in texts(at)
+    ok(at.button(key="t.train").click().run())
+    assert progress_text(at).startswith("Done: 50 steps × 3 runs")
+    names = at.dataframe[0].value["optimizer"].tolist()
+    assert names == ["Adam · batch 8", "Adam · batch 32", "Adam · batch 8 · scratch"]
+    spec = parse_tf_query(query)[0].train_spec()
+    assert lab.pretrained(spec) is not None  # cached for the next fine-tuning
+    ok(at.button_group(key="t.panel").set_value("Exact-match accuracy").run())
+    assert at.get("plotly_chart")
