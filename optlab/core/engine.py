@@ -1,6 +1,9 @@
 """The step engine: every selected optimizer on one problem, one ``jit``, ``lax.scan`` over steps.
 
-Only the problem, the set of optimizers and the (bucketed) step count are static. Everything a
+Only the problem, the optimizer and the (bucketed) step count are static: on a deterministic
+problem each optimizer runs in its own compiled function, so adding Adam to a race of GD and
+momentum compiles Adam alone (a stochastic problem's optimizers share one scan, whose one
+vmapped gradient call matters more there). Everything a
 slider moves — learning rates and other hyperparameters, the start point, surface parameters, the
 schedule's multipliers, clipping thresholds, weight decay, gradient noise, seeds — enters the
 compiled function as an array, so moving it never recompiles.
@@ -216,18 +219,15 @@ def _execute(problem, runs, settings, theta, hp_batch, x0_batch, seeds, pad_to=N
     seeds = _pad_rows(np.asarray(seeds), rows)
     hps, x0s, rngs = _batched_inputs(runs, hp_batch, x0_batch, seeds)
     theta = problem.theta(**(theta or {})) if hasattr(problem, "theta") else (theta or {})
-    out = run_all(
-        problem,
-        tuple(r.impl for r in runs),
-        steps,
-        settings.full_loss_every,
-        hps,
-        x0s,
-        rngs,
-        theta,
-        settings.lr_multipliers(),
-        settings.transform_arrays(),
-    )
+    common = (theta, settings.lr_multipliers(), settings.transform_arrays())
+    if getattr(problem, "stochastic", False):  # one scan steps them all (see stepper)
+        impls = tuple(r.impl for r in runs)
+        out = run_all(problem, impls, steps, settings.full_loss_every, hps, x0s, rngs, *common)
+    else:  # one compiled function per (problem, optimizer): a new set reuses the others
+        out = [
+            run_all(problem, (r.impl,), steps, settings.full_loss_every, [h], [x], [g], *common)[0]
+            for r, h, x, g in zip(runs, hps, x0s, rngs, strict=True)
+        ]
     return jax.tree.map(lambda a: a[:size], out)
 
 

@@ -33,7 +33,7 @@ import numpy as np
 from optlab.core import engine
 from optlab.core.engine import OptimizerRun, Settings, SweepResult
 from optlab.core.optimizers import OPTIMIZERS
-from optlab.core.params import HParam
+from optlab.core.params import HParam, value_grid
 
 OBJECTIVES = ("final_loss", "mean_loss", "steps_to_tol", "diverged")
 Axes = Mapping[str, Sequence[float]]
@@ -46,6 +46,28 @@ def lr_grid(low: float, high: float, n: int) -> np.ndarray:
     if n < 1:
         raise ValueError(f"n must be >= 1, got {n}")
     return np.geomspace(low, high, n) if n > 1 else np.asarray([float(low)])
+
+
+def lr_param(opt: str) -> HParam:
+    """Optimizer ``opt``'s learning-rate hyperparameter."""
+    return next(h for h in OPTIMIZERS[opt].hparams if h.name == "learning_rate")
+
+
+def slider_grids(
+    problem,
+    runs: Sequence[OptimizerRun],
+    start: Sequence[float],
+    settings: Settings,
+    theta: Mapping[str, float] | None = None,
+) -> list[SweepResult]:
+    """Each registry optimizer over every value its learning-rate slider offers
+    (``value_grid``: 61 values, 10 per decade), its other hyperparameters as in ``runs``, from
+    one start: what the live race draws from (one vmapped sweep per optimizer, each compiled
+    once per (problem, optimizer, step bucket))."""
+    if not runs:
+        return []
+    grids = [{"learning_rate": np.asarray(value_grid(lr_param(r.name)), np.float32)} for r in runs]
+    return engine.sweep(problem, runs, grids, [start], settings, theta=theta)
 
 
 def random_samples(

@@ -64,6 +64,39 @@ def warm_transformer_default() -> None:
 WARMUPS.append(warm_transformer_default)
 
 
+def warm_surfaces_live() -> None:
+    """The Surfaces page's default race over its learning-rate grids (``slider_grids``: the
+    live race's data), compiled with the default race: a first visit needs both."""
+    from optlab.core import sweeps
+
+    cfg = default_config()
+    runs = [engine.OptimizerRun(name, dict(hp)) for name, hp in cfg.hparams]
+    sweeps.slider_grids(surface_of(cfg), runs, cfg.start, engine_settings(cfg), dict(cfg.theta))
+
+
+def warm_surface_pairs() -> None:
+    """Every surface × optimizer pair at the default step count, as the Surfaces page runs it
+    (its run and its lr grid; compiled per (problem, optimizer), so a visitor who picks a new
+    surface or adds an optimizer finds it ready). Last: a long, lowest-priority tail; with
+    the persistent compilation cache a restarted server loads these from disk."""
+    from optlab.core import sweeps
+    from optlab.core.optimizers import OPTIMIZERS
+    from surfaces import SURFACES
+
+    for name in SURFACES:
+        cfg = default_config(name)
+        for opt in OPTIMIZERS:
+            run = [engine.OptimizerRun(opt)]
+            engine.run(surface_of(cfg), run, cfg.start, engine_settings(cfg), dict(cfg.theta))
+            sweeps.slider_grids(
+                surface_of(cfg), run, cfg.start, engine_settings(cfg), dict(cfg.theta)
+            )
+
+
+WARMUPS.insert(WARMUPS.index(warm_surfaces_default) + 1, warm_surfaces_live)
+WARMUPS.append(warm_surface_pairs)  # keep last: the tail everything else goes before
+
+
 def _lowest_priority() -> None:
     """Make the calling thread the last to get a core (Linux: nice applies per thread)."""
     with contextlib.suppress(AttributeError, OSError):  # elsewhere: normal priority

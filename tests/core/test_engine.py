@@ -221,3 +221,20 @@ def test_a_run_is_bit_for_bit_its_row_of_a_sweep(surface, start):
             n = len(t.params)
             np.testing.assert_array_equal(rows.params[g, :n], t.params)
             assert rows.diverged_at[g] == (-1 if t.diverged_at is None else t.diverged_at)
+
+
+def test_a_new_optimizer_set_reuses_what_each_optimizer_compiled(compile_counter):
+    """Compiled per (problem, optimizer): racing GD, momentum and Adam together, in any
+    order, compiles nothing once each has run (with GD and momentum, Adam on its own)."""
+    bowl, start, settings = SURFACES["himmelblau"], (0.5, -1.5), Settings(steps=120)
+    run(bowl, ["gd", "momentum"], start, settings)
+    run(bowl, ["adam"], start, settings)
+    compile_counter.count = 0
+    trajs = run(bowl, ["gd", "momentum", "adam"], start, settings)
+    run(bowl, ["adam", "gd"], start, settings)
+    assert compile_counter.count == 0
+    (alone,) = run(bowl, ["adam"], start, settings)
+    np.testing.assert_array_equal(trajs[2].params, alone.params)
+    compile_counter.count = 0
+    run(bowl, ["gd", "rmsprop"], start, settings)
+    assert compile_counter.count >= 1  # RMSProp is new: it (and only it) compiles

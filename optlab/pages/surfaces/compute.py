@@ -17,10 +17,10 @@ import streamlit as st
 
 from optlab.config.surfaces import Custom, Pairs, RunKey, named_surface, surface_of
 from optlab.config.surfaces import engine_settings as settings
-from optlab.core import engine, metrics, theory
-from optlab.core.optimizers import OPTIMIZERS
-from optlab.core.params import HParam, value_grid
+from optlab.core import engine, metrics, sweeps, theory
+from optlab.core.params import value_grid
 from optlab.core.schedules import SCHEDULES
+from optlab.core.sweeps import lr_param
 from optlab.shell.widgets import fmt_value
 from optlab.viz import live, overlays, race
 
@@ -38,11 +38,6 @@ def compute(key: RunKey) -> list[engine.Trajectory]:
     return engine.run(surface_of(key), runs, key.start, settings(key), theta=dict(key.theta))
 
 
-def lr_param(opt: str) -> HParam:
-    """Optimizer ``opt``'s learning-rate hyperparameter (the live race's slider)."""
-    return next(h for h in OPTIMIZERS[opt].hparams if h.name == LR)
-
-
 def structure(key: RunKey) -> RunKey:
     """``key`` without the learning rates: what the live race's grids depend on (a change
     here is a structural change; a learning-rate move is not)."""
@@ -55,14 +50,10 @@ def lr_sweeps(skey: RunKey) -> tuple[engine.SweepResult, ...]:
     """Every selected optimizer over its whole learning-rate grid (the slider's values), the
     other settings as in ``skey``: one vmapped sweep per optimizer (shared between sessions,
     read-only)."""
-    if not skey.optimizers:
-        return ()
     runs = [engine.OptimizerRun(name, dict(hp)) for name, hp in skey.optimizers]
-    grids = [{LR: np.asarray(value_grid(lr_param(o)), np.float32)} for o, _ in skey.optimizers]
-    res = engine.sweep(
-        surface_of(skey), runs, grids, [skey.start], settings(skey), theta=dict(skey.theta)
+    return tuple(
+        sweeps.slider_grids(surface_of(skey), runs, skey.start, settings(skey), dict(skey.theta))
     )
-    return tuple(res)
 
 
 @st.cache_resource(max_entries=32, show_spinner=False)
