@@ -17,37 +17,45 @@ import plotly.graph_objects as go
 from optlab.viz.style import FONT
 from optlab.viz.transformer_inside import layout
 
-POS = {
-    "x1": (0.0, 1.0), "x2": (0.0, -1.0), "b1": (1.1, 2.1), "b2": (1.1, -2.1),
-    "h1": (2.2, 1.0), "h2": (2.2, -1.0), "c": (3.4, 1.9), "y": (4.4, 0.0), "L": (5.8, 0.0),
-}  # fmt: skip
-# (from, to, parameter on the edge or "", where along the edge its label sits)
+POS = {"x1": (0.0, 1.2), "x2": (0.0, -1.2), "h1": (2.6, 1.2), "h2": (2.6, -1.2),
+       "y": (5.0, 0.0), "L": (6.8, 0.0)}  # fmt: skip
+# (from, to, the parameter on the edge or "", where along the edge its label sits)
 EDGES = (
-    ("x1", "h1", "w11", 0.5), ("x2", "h1", "w12", 0.28), ("x1", "h2", "w21", 0.72),
-    ("x2", "h2", "w22", 0.5), ("b1", "h1", "b1", 0.45), ("b2", "h2", "b2", 0.45),
-    ("h1", "y", "v1", 0.5), ("h2", "y", "v2", 0.5), ("c", "y", "c", 0.45), ("y", "L", "", 0.5),
+    ("x1", "h1", "w11", 0.5), ("x2", "h1", "w12", 0.25), ("x1", "h2", "w21", 0.25),
+    ("x2", "h2", "w22", 0.5), ("h1", "y", "v1", 0.33), ("h2", "y", "v2", 0.33), ("y", "L", "", 0.5),
 )  # fmt: skip
+BIAS = {"b1": "h1", "b2": "h2", "c": "y"}  # a bias is drawn inside the node it feeds
 CURRENT = "#d62728"
 DONE = "#1f77b4"
 IDLE = "#b0b0b0"
 
 
-def _node_text(name: str, values, grads, pretty: Mapping[str, str]) -> str:
+def _line(text: str, hot: bool) -> str:
+    return f"<span style='color:{CURRENT}'><b>{text}</b></span>" if hot else text
+
+
+def _node_text(name, values, grads, params, pretty, hot: str) -> str:
+    """The node's lines: its bias, forward values and (once reached) its gradient; the line
+    of the quantity the current step computes is red."""
     sub = pretty[name]
-    if name in ("b1", "b2", "c"):
-        return sub
+    bias = next((b for b, node in BIAS.items() if node == name), None)
+    lines = []
+    if bias is not None:
+        text = f"{pretty[bias]} = {params[bias]:.2f}"
+        if bias in grads:
+            text += f", ∂L/∂{pretty[bias]} = {grads[bias]:.3g}"
+        lines.append(_line(text, hot == bias))
     if name in ("h1", "h2"):
-        z = "z" + sub[1]
-        text = f"{z} = {values[z[0] + name[1]]:.3f}<br>{sub} = {values[name]:.3f}"
-        if (g := grads.get("z" + name[1])) is not None:
-            text += f"<br><b>∂L/∂{z} = {g:.3g}</b>"
-        elif (g := grads.get(name)) is not None:
-            text += f"<br><b>∂L/∂{sub} = {g:.3g}</b>"
-        return text
-    text = f"{sub} = {values[name]:.3f}"
+        z = "z" + name[1]
+        lines.append(f"{pretty[z]} = {values[z]:.3f}, {sub} = {values[name]:.3f}")
+        for q in (name, z):
+            if q in grads:
+                lines.append(_line(f"∂L/∂{pretty[q]} = {grads[q]:.3g}", hot == q))
+        return "<br>".join(lines)
+    lines.append(f"{sub} = {values[name]:.3f}")
     if name in grads and name != "L":
-        text += f"<br><b>∂L/∂{sub} = {grads[name]:.3g}</b>"
-    return text
+        lines.append(_line(f"∂L/∂{sub} = {grads[name]:.3g}", hot == name))
+    return "<br>".join(lines)
 
 
 def backprop_figure(
@@ -57,7 +65,7 @@ def backprop_figure(
     shown: int,
     target: float,
     pretty: Mapping[str, str],
-    height: int = 520,
+    height: int = 480,
 ) -> go.Figure:
     """The 2-2-1 network with the first ``shown`` backward steps done (0: the forward pass
     only); the last of them is highlighted."""
@@ -69,11 +77,11 @@ def backprop_figure(
     for a, b, p, at in EDGES:
         (x0, y0), (x1, y1) = POS[a], POS[b]
         walked = any(s.edge == (a, b) for s in done)
-        hot = current is not None and current.edge == (a, b)
-        color = CURRENT if hot else DONE if walked else IDLE
+        lit = current is not None and current.edge == (a, b)
+        color = CURRENT if lit else DONE if walked else IDLE
         fig.add_trace(go.Scatter(
             x=[x0, x1], y=[y0, y1], mode="lines", hoverinfo="skip", showlegend=False,
-            line={"color": color, "width": 6 if hot else 2.5 if walked else 1.5},
+            line={"color": color, "width": 6 if lit else 2.5 if walked else 1.5},
         ))  # fmt: skip
         if p:
             label = f"{pretty[p]} = {params[p]:.2f}"
@@ -82,36 +90,32 @@ def backprop_figure(
             notes.append({
                 "x": x0 + at * (x1 - x0), "y": y0 + at * (y1 - y0), "text": label,
                 "showarrow": False, "bgcolor": "rgba(255,255,255,0.9)",
-                "font": {"size": FONT - 3, "color": CURRENT if hot else "#222"},
-                "bordercolor": CURRENT if hot else "rgba(0,0,0,0)", "borderwidth": 2,
+                "font": {"size": FONT - 3, "color": CURRENT if lit else "#222"},
+                "bordercolor": CURRENT if lit else "rgba(0,0,0,0)", "borderwidth": 2,
             })  # fmt: skip
     names = list(POS)
-    local = current is not None and current.edge[0] == current.edge[1]
+    hot = current.target if current is not None else ""
+    ring = BIAS.get(hot) or (hot.replace("z", "h") if hot in ("z1", "z2") else None)
     fig.add_trace(go.Scatter(
         x=[POS[n][0] for n in names], y=[POS[n][1] for n in names], mode="markers",
         hoverinfo="skip", showlegend=False,
-        marker={
-            "size": [26 if n in ("b1", "b2", "c") else 46 for n in names],
-            "symbol": ["square" if n in ("b1", "b2", "c") else "circle" for n in names],
-            "color": ["#fff4d6" if n == "L" else "#eef3fb" for n in names],
-            "line": {"width": [5 if local and n == current.edge[0] else 2 for n in names],
-                     "color": [CURRENT if local and n == current.edge[0] else "#444"
-                               for n in names]},
-        },
+        marker={"size": 50, "color": ["#fff4d6" if n == "L" else "#eef3fb" for n in names],
+                "line": {"width": [5 if n == ring else 2 for n in names],
+                         "color": [CURRENT if n == ring else "#444" for n in names]}},
     ))  # fmt: skip
     for n in names:
         x, y = POS[n]
-        below = n in ("b2", "x2", "h2")
+        below = n in ("x2", "h2")
         notes.append({
-            "x": x, "y": y + (-0.42 if below else 0.42),
-            "text": _node_text(n, values, grads, pretty),
-            "showarrow": False, "yanchor": "top" if below else "bottom",
-            "font": {"size": FONT - 3}, "bgcolor": "rgba(255,255,255,0.85)",
+            "x": x, "y": y + (-0.36 if below else 0.36), "showarrow": False,
+            "text": _node_text(n, values, grads, params, pretty, hot),
+            "yanchor": "top" if below else "bottom", "font": {"size": FONT - 3},
+            "bgcolor": "rgba(255,255,255,0.85)",
         })  # fmt: skip
-    notes.append({"x": POS["L"][0], "y": POS["L"][1] - 0.42, "yanchor": "top",
+    notes.append({"x": POS["L"][0], "y": POS["L"][1] - 0.36, "yanchor": "top",
                   "text": f"target t = {target:g}", "showarrow": False,
                   "font": {"size": FONT - 4, "color": "#555"}})  # fmt: skip
     fig.update_layout(annotations=notes)
-    fig.update_xaxes(visible=False, range=[-0.7, 6.6])
-    fig.update_yaxes(visible=False, range=[-3.1, 3.2])
+    fig.update_xaxes(visible=False, range=[-1.0, 7.7])
+    fig.update_yaxes(visible=False, range=[-2.5, 2.6])
     return layout(fig, height, margin={"l": 10, "r": 10, "t": 10, "b": 10})

@@ -51,7 +51,7 @@ def layer_grad_figure(
     fig.update_yaxes(type="log", exponentformat="power", title_text="‖∂L/∂θ_l‖ (log scale)")
     fig.update_xaxes(title_text="layer l (input side → output side)", tickvals=xs,
                      ticktext=labels, nticks=min(len(xs), 26))  # fmt: skip
-    return layout(fig, height, title={"text": "Gradient norm per layer", "x": 0.01})
+    return layout(fig, height)
 
 
 def activation_figure(
@@ -66,7 +66,7 @@ def activation_figure(
     each layer's output (left, log y) and the fraction of dead/saturated units (right)."""
     n = len(at_init)
     xs = list(range(1, n + 1))
-    titles = ("std of each layer's activations", f"fraction of {inactive} units (f′(z) ≈ 0)")
+    titles = ("std of the activations", f"{inactive} units (f′(z) ≈ 0)")
     fig = make_subplots(1, 2, horizontal_spacing=0.1, subplot_titles=titles)
     series = {"at initialisation": (at_init, INIT_COLOR, "dash")}
     series |= {f"{k} · step {step}": (v, colors.get(k), "solid") for k, v in at_step.items()}
@@ -82,8 +82,9 @@ def activation_figure(
             ), 1, col)  # fmt: skip
     fig.update_yaxes(type="log", exponentformat="power", col=1)
     fig.update_yaxes(range=[-0.03, 1.03], tickformat=".0%", col=2)
-    fig.update_xaxes(title_text="layer l")
-    return layout(fig, height)
+    fig.update_xaxes(title_text="layer l", title_standoff=4)
+    legend = {"orientation": "h", "x": 0, "y": -0.3, "xanchor": "left", "yanchor": "top"}
+    return layout(fig, height, legend=legend)
 
 
 def loss_figure(
@@ -91,7 +92,6 @@ def loss_figure(
     val: Series,
     colors: Mapping[str, str],
     log_y: bool = True,
-    title: str = "Loss per step",
     height: int = 380,
 ) -> go.Figure:
     """Training loss (solid) and validation loss (dotted) per step, one colour per run."""
@@ -115,7 +115,7 @@ def loss_figure(
         fig.update_yaxes(type="log", exponentformat="power")
     fig.update_yaxes(title_text="loss" + (" (log scale)" if log_y else ""))
     fig.update_xaxes(title_text="step")
-    return layout(fig, height, title={"text": title, "x": 0.01})
+    return layout(fig, height)
 
 
 def clip_figure(
@@ -146,7 +146,7 @@ def clip_figure(
                       annotation_text=f"clip at c = {clip_norm:g}")  # fmt: skip
     fig.update_yaxes(type="log", exponentformat="power", title_text="global ‖g‖ (log scale)")
     fig.update_xaxes(title_text="step")
-    return layout(fig, height, title={"text": "Gradient norm: raw vs clipped", "x": 0.01})
+    return layout(fig, height)
 
 
 def fit_figure(
@@ -187,4 +187,4 @@ def fit_figure(
     pad = 0.6 * (hi - lo)
     fig.update_yaxes(range=[lo - pad, hi + pad], title_text="y")
     fig.update_xaxes(title_text="x")
-    return layout(fig, height, title={"text": "The fitted function over the data", "x": 0.01})
+    return layout(fig, height)

@@ -75,13 +75,14 @@ def _bp(fn: Callable[[dn.BackpropConfig], dn.BackpropConfig]) -> Callable[[], No
 
 
 def walk_buttons(b: dn.BackpropConfig) -> None:
-    back, nxt, done, reset = st.columns(4)
-    back.button("◀ Back", key="dn.bp.back", disabled=b.walked == 0, width="stretch",
-                on_click=_bp(lambda c: replace(c, walked=max(c.walked - 1, 0))))  # fmt: skip
+    nxt, back = st.columns([2, 1])
     nxt.button("Next step ▶", key="dn.bp.next", type="primary", width="stretch",
                disabled=b.walked >= dn.BP_STEPS,
                on_click=_bp(lambda c: replace(c, walked=min(c.walked + 1, dn.BP_STEPS))),
                )  # fmt: skip
+    back.button("◀ Back", key="dn.bp.back", disabled=b.walked == 0, width="stretch",
+                on_click=_bp(lambda c: replace(c, walked=max(c.walked - 1, 0))))  # fmt: skip
+    done, reset = st.columns(2)
     done.button("Show all", key="dn.bp.all", disabled=b.walked >= dn.BP_STEPS, width="stretch",
                 on_click=_bp(lambda c: replace(c, walked=dn.BP_STEPS)))  # fmt: skip
     reset.button("Reset", key="dn.bp.reset", disabled=b.walked == 0, width="stretch",
@@ -89,12 +90,12 @@ def walk_buttons(b: dn.BackpropConfig) -> None:
 
 
 def descent_buttons(b: dn.BackpropConfig) -> None:
-    step, undo = st.columns(2)
-    step.button(f"Take a gradient step (η = {b.lr:g})", key="dn.bp.step", icon=":material/south:",
-                disabled=b.taken >= dn.MAX_TAKEN, width="stretch", type="primary",
-                on_click=_bp(lambda c: replace(c, taken=c.taken + 1, walked=0)))  # fmt: skip
-    undo.button("Back to the initial weights", key="dn.bp.undo", disabled=b.taken == 0,
-                width="stretch", on_click=_bp(lambda c: replace(c, taken=0, walked=0)))  # fmt: skip
+    st.button(f"Take a gradient step (η = {b.lr:g})", key="dn.bp.step", icon=":material/south:",
+              disabled=b.taken >= dn.MAX_TAKEN, width="stretch", type="primary",
+              help="θ ← θ − η ∂L/∂θ for all nine weights (jax.grad's gradient).",
+              on_click=_bp(lambda c: replace(c, taken=c.taken + 1, walked=0)))  # fmt: skip
+    st.button("Back to the initial weights", key="dn.bp.undo", disabled=b.taken == 0,
+              width="stretch", on_click=_bp(lambda c: replace(c, taken=0, walked=0)))  # fmt: skip
 
 
 # ---------------------------------------------------------------------------------------------

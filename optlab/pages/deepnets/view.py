@@ -41,12 +41,14 @@ def backprop(cfg: dn.DeepNetsConfig) -> dn.DeepNetsConfig:
                                                        b.taken)  # fmt: skip
     act = ACTIVATIONS[b.activation]
     st.markdown(
-        "A 2-2-1 network on one example: $z_j = w_{j1}x_1 + w_{j2}x_2 + b_j$, "
-        f"$h_j = f(z_j)$ with ${act.latex}$, $y = v_1h_1 + v_2h_2 + c$, loss $L = (y - t)^2$. "
-        "**Backpropagation is the chain rule run backwards**: each step multiplies the "
-        "gradient that reached a node by one local derivative — how much each weight "
-        "contributed to the error."
+        "A 2-2-1 network on one example. **Backpropagation is the chain rule run backwards**: "
+        "each step multiplies the gradient that reached a node by one local derivative — how "
+        "much each weight contributed to the error."
     )
+    model, nonlinearity = st.columns([3, 2])
+    model.latex(r"z_j = w_{j1}x_1 + w_{j2}x_2 + b_j,\; h_j = f(z_j),\; "
+                r"y = v_1h_1 + v_2h_2 + c,\; L = (y - t)^2")  # fmt: skip
+    nonlinearity.latex(act.latex)
     left, right = st.columns([3, 2])
     with left:
         fig = viz_nets.backprop_figure(p, values, steps, b.walked, b.target, tiny.PRETTY)
@@ -139,7 +141,7 @@ def depth(cfg: dn.DeepNetsConfig) -> dn.DeepNetsConfig:
     n = ctl.depth_sidebar(cfg.net)
     cfg = replace(cfg, net=n)
     ds = data.DATASETS[n.data]
-    st.markdown(f"**{ds.display}** ({ds.description}; {dn.N_TRAIN} training and "
+    st.caption(f"**{ds.display}** ({ds.description}; {dn.N_TRAIN} training and "
                 f"{dn.N_VAL} validation points) · an MLP of **{n.depth} hidden layers × "
                 f"{n.width} units**, {ACTIVATIONS[n.activation].display}, "
                 f"{INITS[n.init].display} init.")  # fmt: skip
@@ -148,29 +150,33 @@ def depth(cfg: dn.DeepNetsConfig) -> dn.DeepNetsConfig:
                 icon=":material/sports_score:")  # fmt: skip
         return cfg
     hists = compute.depth_runs(n)
+    charts = st.container()
     n = ctl.step_slider(n)
     cfg = replace(cfg, net=n)
     at, colors = n.step_shown(), _colors(hists)
-    st.markdown("\n".join(f"- {line}" for line in depth_notes(n, hists)))
-    left, right = st.columns(2)
+    left, right = charts.columns(2)
     with left:
+        st.markdown(f"**Gradient norm per layer** ‖∂L/∂θ_l‖, log scale · step {at}")
         chart(viz.layer_grad_figure(hists[0].layer_grad[0],
                                     {h.label: h.layer_grad[at] for h in hists}, colors, at),
               "dn.layers")  # fmt: skip
     with right:
+        st.markdown(f"**Activations per layer** · step {at}")
         chart(viz.activation_figure(hists[0].act[0], {h.label: h.act[at] for h in hists}, colors,
                                     at, ACTIVATIONS[n.activation].inactive), "dn.acts")  # fmt: skip
     left, right = st.columns(2)
     with left:
+        st.markdown("**Loss** (solid: training set, dotted: validation)")
         chart(viz.loss_figure({h.label: h.train_loss for h in hists},
-                              {h.label: h.val_loss for h in hists}, colors,
-                              title="Loss (solid: training set, dotted: validation)"),
-              "dn.loss")  # fmt: skip
+                              {h.label: h.val_loss for h in hists}, colors), "dn.loss")  # fmt: skip
     with right:
+        st.markdown("**Global gradient norm**: raw (solid) vs clipped (dashed)")
         clip = None if math.isinf(n.clip) else n.clip
         chart(viz.clip_figure({h.label: h.grad_norm for h in hists},
                               {h.label: h.clipped_norm for h in hists}, colors, clip),
               "dn.clipfig")  # fmt: skip
+    st.markdown("#### What to notice")
+    st.markdown("\n".join(f"- {line}" for line in depth_notes(n, hists)))
     st.dataframe(pd.DataFrame([{
         "optimizer": h.label, "final training loss": float(h.train_loss[-1]),
         "final validation loss": float(h.val_loss[-1]),
@@ -210,14 +216,15 @@ def overfit(cfg: dn.DeepNetsConfig) -> dn.DeepNetsConfig:
                 "compare a regularised run with this one.", icon=":material/tune:")  # fmt: skip
     left, right = st.columns(2)
     with left:
+        st.markdown("**The fitted function over the data**")
         chart(viz.fit_figure(ds.x[:, 0], ds.y, ds.x_val[:, 0], ds.y_val, compute.FIT_GRID,
                              curves, colors, data.wave_function(compute.FIT_GRID)),
               "dn.fit")  # fmt: skip
     with right:
-        chart(viz.loss_figure({h.label: h.train_loss for h in hists},
-                              {h.label: h.val_loss for h in hists}, colors,
-                              title="MSE (solid: training points, dotted: validation)"),
-              "dn.ofloss")  # fmt: skip
+        st.markdown("**MSE** (solid: training points, dotted: validation)")
+        fig = viz.loss_figure({h.label: h.train_loss for h in hists},
+                              {h.label: h.val_loss for h in hists}, colors)  # fmt: skip
+        chart(fig, "dn.ofloss")
     cols = st.columns(len(hists))
     for col, h in zip(cols, hists, strict=True):
         gap = float(h.val_loss[-1] - h.train_loss[-1])
