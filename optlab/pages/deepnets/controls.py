@@ -21,7 +21,7 @@ from optlab.core.schedules import SCHEDULES
 from optlab.nets.data import DATASETS
 from optlab.nets.mlp import ACTIVATIONS, INITS, NORMS
 from optlab.shell import setup
-from optlab.shell.state import UrlState, seed
+from optlab.shell.state import UrlState, force, seed
 from optlab.shell.widgets import hparam_widget
 
 STATE = UrlState("deepnets", dn.parse_deepnets_query, dn.to_deepnets_query)
@@ -173,9 +173,10 @@ def depth_sidebar(n: dn.DepthConfig) -> dn.DepthConfig:
 
 
 def step_slider(n: dn.DepthConfig) -> dn.DepthConfig:
-    key = "dn.at"
-    if st.session_state.get(key, 0) > n.steps - 1:
-        st.session_state[key] = n.steps - 1
+    key, drawn_for = "dn.at", "_optlab_dn_at_steps"  # the run length the slider was drawn for
+    if st.session_state.get(drawn_for) != n.steps:  # a new run: show its last step
+        force(key, n.step_shown())
+        st.session_state[drawn_for] = n.steps
     seed(key, n.step_shown())
     at = st.slider("Step shown in the per-layer plots", 0, n.steps - 1, key=key,
                    help="0 is the network at initialisation, before any update.")  # fmt: skip
