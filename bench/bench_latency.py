@@ -46,16 +46,17 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from tests.browser.test_surfaces import (  # noqa: E402
+from tests.support.browser import (  # noqa: E402
     CHROMIUM,
     CHROMIUM_ARGS,
     IDLE,
-    _free_port,
     start_server,
     stop_server,
 )
+from tests.support.browser import free_port as _free_port  # noqa: E402
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
+import live_race  # noqa: E402
 from latency_pages import PAGES, js_changed  # noqa: E402
 
 TARGET_P95_MS = 300.0
@@ -136,6 +137,8 @@ def main() -> int:
     ap.add_argument("--port", type=int, default=0)
     ap.add_argument("--warm-cache", action="store_true", help="keep the JAX disk cache")
     args = ap.parse_args()
+    if args.page in LIVE:
+        return live_main(args)
     spec = PAGES[args.page]
     start_query = os.environ.get("OPTLAB_BENCH_QUERY", spec.start_query)
     js_chart = f"() => !!({spec.js_chart})"
@@ -230,6 +233,105 @@ def main() -> int:
     )
     print("  chart updated, each move (ms): " + json.dumps([round(t) for t in chart_ms]))
     print(f"  highest 1-min load during the moves: {load_during:.2f}")
+    print(f"  after:   {load_text()}")
+    return 0
+
+
+TARGET_DRAG_P95_MS, TARGET_REDRAWS, TARGET_MOVE_KB, TARGET_CHANGE_KB = 50, 20, 5, 400
+TARGET_CHANGE_MS, TARGET_FIRST_VISIT_S = 300, 4.0
+
+
+LIVE = {"surfaces": "Surfaces", "data": "Data & SGD"}  # the pages with the live race
+
+
+def live_main(args) -> int:
+    """A page's live race (``bench/live_race.py`` says what is measured)."""
+    from playwright.sync_api import sync_playwright
+
+    port = args.port or _free_port()
+    path = PAGES[args.page].url_path
+    url = f"http://127.0.0.1:{port}/{path}" + os.environ.get("OPTLAB_BENCH_QUERY", "")
+    tmp = Path(tempfile.mkdtemp(prefix="optlab-bench-"))
+    if not args.warm_cache:
+        os.environ["OPTLAB_JAX_CACHE"] = str(tmp / "jax-cache")  # the server inherits it
+    load_before = load_text()
+    slider = PAGES[args.page].slider
+    first_target = TARGET_FIRST_VISIT_S if args.page == "surfaces" else 6.0
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        page = browser.new_page(viewport={"width": 1500, "height": 1100})
+        wire = live_race.Wire(page)
+        t_start = time.perf_counter()
+        proc = start_server(port, tmp / "streamlit.log")
+        t_up = time.perf_counter()
+        try:
+            page.goto(url)
+            page.wait_for_function("() => (window.__optlabRace || {}).draws > 0", timeout=120_000)
+            first_visit = time.perf_counter() - t_up
+            page.wait_for_selector(IDLE, timeout=120_000)
+            first_bytes = wire.snapshot()[1]
+            page.get_by_role("slider", name=slider).scroll_into_view_if_needed()
+            live_race.drag(page, wire, slider, moves=30)  # untimed: the page's first drag
+            cpu0 = cpu_ms([proc.pid])
+            drags = [live_race.drag(page, wire, slider) for _ in range(3)]
+            cpu_drag = spent(cpu0, cpu_ms([proc.pid]))
+            keys = live_race.keys(page, wire, slider, max(4, args.moves // 4))
+            changes = live_race.structural(page, wire, 6)
+        finally:
+            browser.close()
+            stop_server(proc)
+    painted = [t for d in drags for t in d["painted_ms"]]
+    p95 = percentile(painted, 0.95)
+    redraws = min(d["redraws_per_s"] for d in drags)
+    during = sum(d["sent_during"] for d in drags)
+    release_kb = max(d["bytes_release"] for d in drags) / 1000
+    key_kb = max(keys["bytes"]) / 1000
+    first_change, later = changes["ms"][0], changes["ms"][1:]
+    change_kb = max(changes["bytes"]) / 1000
+    cache = "warm JAX disk cache" if args.warm_cache else "empty JAX disk cache"
+    print(f"{LIVE[args.page]} · the live race (Adam's lr dragged, then keyed; Steps keyed)")
+    print(f"  before:  {load_before}")
+    print(f"  server start -> health ok          {t_up - t_start:8.2f} s   ({cache})")
+    print(
+        f"  first visit -> race painted        {first_visit:8.2f} s   "
+        + against(True, f"{first_target:.0f} s     ", first_visit <= first_target)
+        + f" ({first_bytes / 1000:.0f} KB received)"
+    )
+    print(
+        f"  drag: input -> painted  p50 {percentile(painted, 0.5):8.1f} ms   "
+        f"({len(painted)} events)"
+    )
+    print(f"  drag: input -> painted  p95 {p95:8.1f} ms   " + against(True, "50 ms   ", p95 <= 50))
+    print(
+        f"  drag: redraws per second     {redraws:8.1f}      "
+        + against(True, ">= 20   ", redraws >= TARGET_REDRAWS)
+        + f" (mouse events {drags[0]['inputs_per_s']:.0f}/s, the slowest of 3 drags)"
+    )
+    print(
+        f"  drag: messages to the server {during:8d}      "
+        + against(True, "0       ", during == 0)
+        + f" (server CPU during the drags {cpu_drag:.0f} ms, incl. 3 releases)"
+    )
+    print(
+        f"  per lr move: bytes received  {release_kb:8.2f} KB   "
+        + against(True, "5 KB    ", release_kb <= TARGET_MOVE_KB)
+        + f" (a release; a key press: {key_kb:.2f} KB)"
+    )
+    print(
+        f"  key press -> painted    p95 {percentile(keys['painted_ms'], 0.95):8.1f} ms   "
+        f"({len(keys['painted_ms'])} presses)"
+    )
+    print(
+        f"  structural change -> painted     first {first_change:6.0f} ms (compiles a step "
+        f"bucket), then p50 {percentile(later, 0.5):.0f} / p95 {percentile(later, 0.95):.0f} ms "
+        + against(True, "300 ms", percentile(later, 0.95) <= TARGET_CHANGE_MS)
+    )
+    print(
+        f"  per structural change: bytes     {change_kb:6.0f} KB  "
+        + against(True, "400 KB", change_kb <= TARGET_CHANGE_KB)
+    )
+    ratio = percentile(later, 0.5) / max(percentile(painted, 0.5), 1e-3)
+    print(f"  baseline: a server rerun (structural change) vs an lr move, p50: {ratio:.0f}x")
     print(f"  after:   {load_text()}")
     return 0
 

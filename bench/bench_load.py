@@ -74,6 +74,7 @@ async def run_students(url: str, sessions: int, duration: float, moves: int = 20
 
 def summarize(results: list[StudentResult], wall_s: float) -> dict:
     moves = [t for r in results for t in r.moves_s]
+    move_bytes = [b for r in results for b in r.move_bytes]
     charts = [t for r in results for t in r.charts_s]
     loads = [r.first_load_s for r in results if r.first_load_s is not None]
     errors = [e for r in results for e in r.errors]
@@ -88,6 +89,7 @@ def summarize(results: list[StudentResult], wall_s: float) -> dict:
         "chart_p50_ms": ms(charts, 0.5), "chart_p95_ms": ms(charts, 0.95),
         "first_load_p50_ms": ms(loads, 0.5), "first_load_p95_ms": ms(loads, 0.95),
         "mb_received": round(sum(r.nbytes for r in results) / 2**20, 1),
+        "kb_per_move_p50": round(percentile(move_bytes or [0], 0.5) / 1000, 1),
         "errors": len(errors), "error_kinds": dict(kinds),
         "isolation_errors": kinds.get("isolation", 0),
         "error_examples": sorted(set(errors))[:5],
@@ -187,14 +189,15 @@ def main() -> int:
     print(f"optlab classroom load: {s['sessions']} students, {mode}")
     print(
         f"  {s['moves']} slider moves, {s['script_finished']} reruns finished in "
-        f"{s['wall_s']} s ({s['reruns_per_s']}/s), {s['mb_received']} MB received"
+        f"{s['wall_s']} s ({s['reruns_per_s']}/s), {s['mb_received']} MB received, "
+        f"{s['kb_per_move_p50']} KB per move (p50)"
     )
     print(
         f"  rerun (send -> script_finished)  p50 {s['rerun_p50_ms']:8.1f} ms   p95 "
         f"{s['rerun_p95_ms']:8.1f} ms   max {s['rerun_max_ms']} ms"
     )
     print(
-        f"  lab chart arrives                p50 {s['chart_p50_ms']:8.1f} ms   p95 "
+        f"  the race element arrives         p50 {s['chart_p50_ms']:8.1f} ms   p95 "
         f"{s['chart_p95_ms']:8.1f} ms"
     )
     print(

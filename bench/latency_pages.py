@@ -3,7 +3,7 @@ watch. Adding a page to the benchmark is one more ``PAGES`` entry.
 
 Each chart is found by its Streamlit key (``st.plotly_chart(..., key=K)`` puts the CSS class
 ``st-key-K`` on its container) except the surfaces page's lab chart, found by its click grid
-(``tests.browser.test_surfaces.JS_LAB``).
+(``tests.support.browser.JS_LAB``).
 """
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from tests.browser.test_surfaces import JS_LAB, JS_PATHS, LR_SLIDER
+from tests.support.browser import JS_LAB, JS_PATHS, LR_SLIDER
 
 
 @dataclass(frozen=True)

@@ -1,11 +1,12 @@
 """One simulated student speaking Streamlit's websocket protocol (for ``bench_load.py``).
 
 A student opens ``ws://HOST/_stcore/stream`` and sends what the browser would: a ``BackMsg``
-``rerun_script`` with the page's query string (the shared scenario link), then, per move, a
-rerun carrying the new value of Adam's learning-rate select-slider as a ``WidgetState`` (the app
-reads the URL only on a session's first run). The slider lives in the page's ``st.fragment``,
-so, like the browser, a move asks for a rerun of that fragment only (the id its elements came
-with); ``--full-reruns`` sends whole-page reruns instead. Each rerun is timed from the send
+``rerun_script`` with the page's query string (the shared scenario link), then, per move, what
+the live race component sends when its learning-rate slider is released: a rerun carrying the
+component's ``lrs`` state (``{"adam": value}``, a JSON ``WidgetState`` of the component's id;
+the drag itself sends nothing). The component lives in the page's ``live`` fragment, so, like
+the browser, a move asks for a rerun of that fragment only (the id its element came with);
+``--full-reruns`` sends whole-page reruns instead. Each rerun is timed from the send
 until the server's ``script_finished``; the lab chart's arrival is timed too. Every rerun's
 echo (the "Share this exact setup" link and, when sent, the URL the app writes back) must show
 this student's own learning rate and start point: anything else is an isolation error.
@@ -14,6 +15,7 @@ this student's own learning rate and start point: anything else is an isolation 
 from __future__ import annotations
 
 import asyncio
+import json
 import math
 import random
 import time
@@ -46,6 +48,8 @@ class RunEcho:
     query: str | None = None  # page_info_changed (the URL the app writes back)
     page_hash: str = ""
     fragments: dict = field(default_factory=dict)  # label -> fragment id its slider came with
+    race: str | None = None  # the live race component's element id
+    race_fragment: str = ""
 
 
 @dataclass
@@ -56,6 +60,7 @@ class StudentResult:
     charts_s: list[float] = field(default_factory=list)  # send -> lab chart delta
     finished: int = 0  # script_finished messages received
     nbytes: int = 0
+    move_bytes: list[int] = field(default_factory=list)  # received per move
     errors: list[str] = field(default_factory=list)
 
 
@@ -112,8 +117,10 @@ async def rerun(ws, state: ClientState, timeout: float) -> RunEcho:
                 echo.codes.append(el.code.code_text)
             elif what == "exception":
                 echo.exceptions.append(f"{el.exception.type}: {el.exception.message}"[:200])
-            elif what == "plotly_chart" and echo.chart_s is None:
-                echo.chart_s = time.perf_counter() - t0
+            elif what == "bidi_component":
+                echo.race, echo.race_fragment = el.bidi_component.id, msg.delta.fragment_id
+                if echo.chart_s is None:
+                    echo.chart_s = time.perf_counter() - t0
         elif kind == "page_info_changed":
             echo.query = msg.page_info_changed.query_string
         elif kind == "navigation":
@@ -140,10 +147,13 @@ def echo_errors(echo: RunEcho, lr: float, start: tuple[float, float] | None) -> 
     return errors
 
 
-def lr_options(slider) -> list[str]:
-    """The slider's options inside ``LR_RANGE`` (formatted as the app shows them)."""
+def lr_options() -> list[float]:
+    """Adam's learning-rate grid (the race slider's values) inside ``LR_RANGE``."""
+    from optlab.core.params import value_grid
+    from optlab.core.sweeps import lr_param
+
     lo, hi = LR_RANGE
-    return [o for o in slider.options if lo * (1 - 1e-9) <= float(o) <= hi * (1 + 1e-9)]
+    return [v for v in value_grid(lr_param("adam")) if lo * (1 - 1e-9) <= v <= hi * (1 + 1e-9)]
 
 
 @dataclass
@@ -177,12 +187,12 @@ async def student(i: int, plan: Plan) -> StudentResult:
             res.first_load_s, res.nbytes = echo.done_s, echo.nbytes
             res.finished += 1
             res.errors += echo_errors(echo, lr0, start)
-            slider = echo.sliders.get(LR_LABEL)
-            if slider is None:
-                res.errors.append("no learning-rate slider on the page")
+            race = echo.race
+            if race is None:
+                res.errors.append("no live race on the page")
                 return res
-            options = lr_options(slider)
-            fragment = "" if plan.full_reruns else echo.fragments.get(LR_LABEL, "")
+            options = lr_options()
+            fragment = "" if plan.full_reruns else echo.race_fragment
             k = (i * 7) % len(options)
             page, url_query = echo.page_hash, echo.query or query
             for m in range(plan.moves):
@@ -190,19 +200,20 @@ async def student(i: int, plan: Plan) -> StudentResult:
                 if time.monotonic() >= plan.until:
                     break
                 k = (k + 1 + m % 3) % len(options)  # 1-3 grid steps up, wrapping around
-                text = options[k]
-                widgets = WidgetStates(widgets=[WidgetState(
-                    id=slider.id, string_array_value={"data": [text]})])  # fmt: skip
+                value = options[k]
+                lrs = json.dumps({"lrs": {"adam": value}})
+                widgets = WidgetStates(widgets=[WidgetState(id=race, json_value=lrs)])
                 state = ClientState(query_string=url_query, widget_states=widgets,
                                     page_script_hash=page, fragment_id=fragment)  # fmt: skip
                 echo = await rerun(ws, state, plan.timeout)
                 res.finished += 1
                 res.nbytes += echo.nbytes
+                res.move_bytes.append(echo.nbytes)
                 res.moves_s.append(echo.done_s)
                 if echo.chart_s is not None:
                     res.charts_s.append(echo.chart_s)
-                res.errors += echo_errors(echo, float(text), start)
-                slider = echo.sliders.get(LR_LABEL, slider)
+                res.errors += echo_errors(echo, value, start)
+                race = echo.race or race
                 page, url_query = echo.page_hash or page, echo.query or url_query
     except TimeoutError as e:
         res.errors.append(f"timeout: {e}")

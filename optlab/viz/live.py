@@ -37,13 +37,14 @@ import hashlib
 import json
 import math
 import struct
+import warnings
 from collections.abc import Mapping, Sequence
 
 import numpy as np
 
 from optlab.viz.style import LossAxis, subsample
 
-BUDGET_BYTES = 360_000  # the paths of one structural change, whatever the optimizer count
+BUDGET_BYTES = 300_000  # the paths of one structural change, whatever the optimizer count
 MIN_POINTS, MAX_POINTS = 61, 401
 DTYPES = {"float32": np.float32, "int32": np.int32}
 
@@ -206,6 +207,68 @@ def race_data(
     meta = {
         "steps": int(steps), "points": len(arrays["steps0"]) + 1 if sweeps else points,
         "opts": opts, "axis": axis_header(ax),
+        "bounds": [float(x0), float(x1), float(y0), float(y1)], "landmarks": marks,
+        "equal": bool(equal), "axis_titles": list(axis_titles),
+    }  # fmt: skip
+    return meta, arrays
+
+
+def seed_race_data(
+    sweeps: Sequence, seeds: int, grids: Sequence[Sequence[float]],
+    labels: Sequence[Sequence[str]], surface, start: Sequence[float], steps: int, *,
+    log_loss: bool = True, equal: bool = True, axis_titles: tuple[str, str] = ("x", "y"),
+    sample: bool = False, points: int = 61,
+) -> tuple[dict, dict[str, np.ndarray]]:  # fmt: skip
+    """``race_data`` for K seeds per learning rate (the Data & SGD page): each sweep's rows
+    are (lr, seed) pairs, lr-major (``engine.sweep`` over a grid × ``range(K)``). Per optimizer
+    ``i`` the mean path and mean full loss over the seeds take the places of the single run
+    (``xy{i}``, ``loss{i}``, ``final{i}``: the mean final loss), and
+
+    - ``lstd{i}``: ``float32[G, P]``, the full loss's standard deviation over the seeds (the
+      band, mean ± one std);
+    - ``smean{i}``: ``float32[G, P]``, the mean mini-batch loss each step saw (with ``sample``);
+    - ``ends{i}``: ``float32[G, K, 2]``, every seed's final point (the noise ball);
+    - ``ndiv{i}``: ``int32[G]``, how many seeds diverged.
+    """
+    arrays: dict[str, np.ndarray] = {}
+    opts = []
+    for i, (s, grid, names) in enumerate(zip(sweeps, grids, labels, strict=True)):
+        G = len(grid)
+        params = s.params.reshape(G, seeds, steps + 1, -1)
+        loss = np.asarray(s.loss, np.float64).reshape(G, seeds, steps + 1)
+        div = np.asarray(s.diverged_at).reshape(G, seeds)
+        with np.errstate(invalid="ignore", over="ignore"), warnings.catch_warnings():
+            warnings.simplefilter("ignore", RuntimeWarning)  # all seeds diverged: NaN
+            mean_xy = np.nanmean(params, axis=1)
+            mean_loss, std_loss = np.nanmean(loss, axis=1), np.nanstd(loss, axis=1)
+        base = race_arrays(i, mean_xy, mean_loss, np.full(G, -1), steps, points)
+        idx = base[f"steps{i}"]
+        P = base[f"xy{i}"].shape[1]
+        lstd = np.full((G, P), np.nan, np.float32)
+        lstd[:, : len(idx)] = std_loss[:, idx]
+        arrays.update(base)
+        arrays[f"lstd{i}"] = lstd
+        if sample:
+            seen = np.asarray(s.sample_loss, np.float64).reshape(G, seeds, steps)
+            seen = np.concatenate([seen, loss[:, :, -1:]], axis=2)  # the last step: full loss
+            smean = np.full((G, P), np.nan, np.float32)
+            with np.errstate(invalid="ignore", over="ignore"), warnings.catch_warnings():
+                warnings.simplefilter("ignore", RuntimeWarning)
+                smean[:, : len(idx)] = np.nanmean(seen, axis=1)[:, idx]
+            arrays[f"smean{i}"] = smean
+        arrays[f"ends{i}"] = params[:, :, -1, :2].astype(np.float32)
+        arrays[f"ndiv{i}"] = (div >= 0).sum(axis=1).astype(np.int32)
+        opts.append({"name": s.name, "label": s.label, "color": s.color,
+                     "grid": [float(v) for v in grid], "labels": list(names)})  # fmt: skip
+    minima = [m.value for m in surface.minima if m.value is not None]
+    means = [arrays[f"loss{i}"] for i in range(len(sweeps))]
+    ax = grid_loss_axis(means, [np.zeros(m.shape, bool) for m in means], minima, log_loss)
+    marks = [[float(p.x), float(p.y), "global"] for p in surface.minima]
+    marks.append([float(start[0]), float(start[1]), "start"])
+    (x0, x1), (y0, y1) = surface.bounds
+    meta = {
+        "steps": int(steps), "points": len(arrays["steps0"]) + 1 if sweeps else points,
+        "opts": opts, "axis": axis_header(ax), "seeds": int(seeds), "sample": bool(sample),
         "bounds": [float(x0), float(x1), float(y0), float(y1)], "landmarks": marks,
         "equal": bool(equal), "axis_titles": list(axis_titles),
     }  # fmt: skip

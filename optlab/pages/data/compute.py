@@ -9,7 +9,7 @@ level never recompiles (they are all arrays in the compiled scan).
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from functools import lru_cache, partial
 from typing import NamedTuple
 
@@ -17,8 +17,9 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from optlab.config.data import SEEDS_CAP, DataConfig
+from optlab.config.data import SEEDS_CAP, DataConfig, lr_spec
 from optlab.core import engine
+from optlab.core.params import snap_grid, value_grid
 from optlab.viz import race
 from optlab.viz.colormap import SurfaceImage, normalize, png_data_uri, render_indices
 from surfaces import SURFACES
@@ -94,6 +95,42 @@ def specs(cfg: DataConfig) -> list[SeedSpec]:
         )
         for o in cfg.optimizers
     ]
+
+
+SEED_BUCKETS = (8, 16, 32)  # K padded up to one of these: the seed slider compiles 3 shapes
+
+
+def seed_bucket(k: int) -> int:
+    return next((b for b in SEED_BUCKETS if b >= k), SEED_BUCKETS[-1])
+
+
+def structural(spec: SeedSpec) -> SeedSpec:
+    """``spec`` without its learning rate: what the live race's grid depends on."""
+    return replace(spec, lr=0.0)
+
+
+def lr_seed_grid(spec: SeedSpec) -> engine.SweepResult:
+    """``spec.seeds`` runs of one optimizer at every value of its learning-rate slider (rows
+    lr-major: ``[lr0 seed0, lr0 seed1, …]``), one vmapped sweep."""
+    problem = problem_of(spec.problem, spec.surface or "bowl")
+    settings = engine.Settings(steps=spec.steps, schedule=spec.schedule, grad_noise=spec.grad_noise)
+    grid = np.asarray(value_grid(lr_spec(spec.optimizer)), np.float32)
+    (res,) = engine.sweep(
+        problem, [engine.OptimizerRun(spec.optimizer)], {"learning_rate": grid}, [spec.start],
+        settings, seeds=range(spec.seeds),
+        theta=dict(spec.controls) if spec.problem != "surface" else None,
+        pad_to=len(grid) * seed_bucket(spec.seeds),
+    )  # fmt: skip
+    return res
+
+
+def seeds_at(res: engine.SweepResult, spec: SeedSpec) -> SeedRuns:
+    """The K runs at ``spec.lr`` out of its optimizer's grid (``lr_seed_grid``)."""
+    grid = value_grid(lr_spec(spec.optimizer))
+    g, k = grid.index(snap_grid(grid, spec.lr, log=True)), spec.seeds
+    rows = slice(g * k, (g + 1) * k)
+    return SeedRuns(res.name, res.label, res.color, res.params[rows], res.loss[rows],
+                    res.sample_loss[rows], res.diverged_at[rows])  # fmt: skip
 
 
 def run_seeds(spec: SeedSpec) -> SeedRuns:

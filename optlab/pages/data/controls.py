@@ -7,7 +7,8 @@ the shared session state. On a session's first visit the URL is parsed
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+import math
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import replace
 
 import streamlit as st
@@ -137,18 +138,26 @@ def optimizers_group(cfg: DataConfig) -> DataConfig:
         "Optimizers", list(OPTIMIZERS), key="d.opt", format_func=lambda o: OPTIMIZERS[o].display,
         placeholder="Pick optimizers", label_visibility="collapsed",
     )  # fmt: skip
-    cfg = with_optimizers(cfg, opts)
+    st.caption("Each optimizer's learning rate is set on its slider under the race.")
+    return with_optimizers(cfg, opts)
+
+
+def with_lrs(cfg: DataConfig, values: Mapping) -> DataConfig:
+    """``cfg`` with the learning rates the race component sent back (``{optimizer: value}``),
+    snapped to each slider's grid; unknown names and non-numbers are ignored."""
     lrs = []
     for o in cfg.optimizers:
-        h = lr_spec(o)
-        key = f"d.lr.{o}"
-        seed(key, cfg.lr(o))
-        lr = st.select_slider(
-            f"{OPTIMIZERS[o].display} · learning rate η", options=value_grid(h), key=key,
-            format_func=fmt_num,
-        )  # fmt: skip
-        lrs.append((o, float(lr)))
+        v = values.get(o)
+        ok = isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(v) and v > 0
+        lrs.append((o, snap_grid(value_grid(lr_spec(o)), float(v), log=True) if ok else cfg.lr(o)))
     return replace(cfg, lrs=tuple(lrs))
+
+
+def apply_lrs(values: Mapping) -> None:
+    """The race component's callback when a slider is released: session and URL follow."""
+    cfg = load()
+    if (new := with_lrs(cfg, values)) != cfg:
+        save(new)
 
 
 def run_group(cfg: DataConfig) -> DataConfig:

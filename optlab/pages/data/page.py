@@ -11,18 +11,21 @@ from __future__ import annotations
 from dataclasses import replace
 
 import pandas as pd
-import plotly.graph_objects as go
 import streamlit as st
 
-from optlab.config.data import DataConfig, regime, to_data_query
+from optlab.config.data import DataConfig, lr_spec, regime, to_data_query
+from optlab.core.params import value_grid
 from optlab.pages.data import compute
 from optlab.pages.data import controls as data_controls
 from optlab.pages.data.compute import SeedRuns, SeedSpec
 from optlab.shell import classroom, widgets
+from optlab.shell import race as race_ui
 from optlab.shell.state import force, seed
-from optlab.shell.widgets import notices_box
+from optlab.shell.widgets import fmt_value, notices_box
 from optlab.viz import data as plots_data
+from optlab.viz import live
 from optlab.viz.colormap import SurfaceImage
+from optlab.viz.style import image_bounds
 from surfaces import SURFACES
 from surfaces.data import DATA_LOSSES
 
@@ -35,9 +38,15 @@ Pairs = tuple[tuple[str, float], ...]
 # Cached numbers and figures (shared by every session).
 
 
-@st.cache_data(max_entries=256, show_spinner=False)
+@st.cache_resource(max_entries=64, show_spinner=False)
+def lr_grid(spec: SeedSpec):
+    """One optimizer's K seeds at every learning rate of its slider (shared, read-only)."""
+    return compute.lr_seed_grid(spec)
+
+
 def seed_runs(spec: SeedSpec) -> SeedRuns:
-    return compute.run_seeds(spec)
+    """The K runs at ``spec``'s learning rate: rows of its grid (what the race draws)."""
+    return compute.seeds_at(lr_grid(compute.structural(spec)), spec)
 
 
 @st.cache_data(max_entries=32, show_spinner=False)
@@ -50,25 +59,35 @@ def dataset(problem: str, controls: Pairs) -> dict:
     return DATA_LOSSES[problem].data(**dict(controls))
 
 
-@st.cache_resource(max_entries=64, show_spinner=False)
-def map_figure(cfg_key: tuple, specs: tuple[SeedSpec, ...]) -> go.Figure:
+@st.cache_resource(max_entries=32, show_spinner=False)
+def race_data(cfg_key: tuple, specs: tuple[SeedSpec, ...], log_loss: bool, sample: bool):
+    """The live race's id and data: every optimizer's K seeds over its lr grid."""
     problem, controls, surface = cfg_key
-    view = compute.view(problem, controls, surface)
-    titles = ("x", "y") if problem == "surface" else ("w (slope)", "b (intercept)")
+    grids = [value_grid(lr_spec(s.optimizer)) for s in specs]
     start = specs[0].start if specs else compute.start_of(*cfg_key)
-    return plots_data.seeds_map_figure(
-        view,
-        loss_image(*cfg_key),
-        [seed_runs(s) for s in specs],
-        start,
-        axis_titles=titles,
+    data = live.seed_race_data(
+        [lr_grid(s) for s in specs], specs[0].seeds if specs else 1, grids,
+        [[fmt_value(v) for v in g] for g in grids], compute.view(problem, controls, surface),
+        start, specs[0].steps if specs else 1, log_loss=log_loss, sample=sample,
         equal=problem == "surface",  # w and b have different units: fill the panel
-    )
+        axis_titles=("x", "y") if problem == "surface" else ("w (slope)", "b (intercept)"),
+    )  # fmt: skip
+    return live.digest("data", cfg_key, specs, log_loss, sample), data
 
 
-@st.cache_resource(max_entries=64, show_spinner=False)
-def loss_figure(specs: tuple[SeedSpec, ...], log_y: bool, sample: bool) -> go.Figure:
-    return plots_data.loss_band_figure([seed_runs(s) for s in specs], log_y=log_y, sample=sample)
+def live_race(cfg: DataConfig, cfg_key: tuple, specs: tuple[SeedSpec, ...]) -> int:
+    """The map and the loss bands, redrawn in the browser while a learning rate is dragged
+    (``optlab.shell.race``); a release saves the chosen values (``apply_lrs``)."""
+    structural = tuple(compute.structural(s) for s in specs)
+    race_id, data = race_data(cfg_key, structural, cfg.log_loss, cfg.is_data)
+    image = loss_image(*cfg_key)
+    current = {s.optimizer: live.grid_index(value_grid(lr_spec(s.optimizer)), s.lr) for s in specs}
+    return race_ui.live_race(
+        "d.race", race_id=race_id, race=data, bg_id=live.digest("data-bg", cfg_key),
+        image={"uri": image.uri, "bounds": list(image_bounds(image))}, current=current,
+        ui={"font": 15, "height": 480, "frame_ms": 60, "sliders": True, "click": False},
+        on_lrs=data_controls.apply_lrs,
+    )  # fmt: skip
 
 
 @st.cache_resource(max_entries=256, show_spinner=False)
@@ -194,14 +213,10 @@ def render() -> None:
             "**No optimizer selected.** Pick one or more in the sidebar.",
             icon=":material/sports_score:",
         )
-    with st.spinner(f"Running {cfg.seeds} seeds (a first run compiles for a few seconds)…"):
+    with st.spinner(f"Running {cfg.seeds} seeds at every learning rate (a first run compiles)…"):
         runs = [seed_runs(s) for s in specs]
     cfg_key = (cfg.problem, controls, cfg.surface if not cfg.is_data else "")
-    left, right = st.columns(2)
-    left.plotly_chart(map_figure(cfg_key, specs), key="d.map", config=CHART_CONFIG, theme=None)
-    right.plotly_chart(
-        loss_figure(specs, cfg.log_loss, cfg.is_data), key="d.loss", config=CHART_CONFIG, theme=None
-    )
+    live_race(cfg, cfg_key, specs)
     for r in runs:
         if (bad := int((r.diverged_at >= 0).sum())) > 0:
             st.warning(

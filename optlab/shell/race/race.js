@@ -14,7 +14,7 @@ const UI = new Map(); // component key -> what the user set (survives the reruns
 const MAX_KEPT = 6;
 const DPR = () => window.devicePixelRatio || 1;
 const perf = (window.__optlabRace = window.__optlabRace || {
-  draws: 0, renders: 0, latencies: [], lastPaths: null, commits: 0,
+  draws: 0, renders: 0, latencies: [], lastPaths: null, commits: 0, bands: {},
 });
 
 function decode(bytes) {
@@ -111,7 +111,15 @@ function runOf(race, i, g) {
   while (n < P && steps[n] <= kept && !Number.isNaN(xy[2 * n])) n++;
   const last = n < P && !Number.isNaN(xy[2 * n]) ? n + 1 : n; // the last finite point, appended
   const stepAt = (p) => (p < n ? steps[p] : kept);
-  return { xy, loss, n: last, stepAt, kept, div, final: arrays[`final${i}`][g] };
+  const run = { xy, loss, n: last, stepAt, kept, div, final: arrays[`final${i}`][g] };
+  if (meta.seeds) { // K seeds per lr: the band, the mini-batch loss, the end points
+    const K = meta.seeds;
+    run.std = arrays[`lstd${i}`].subarray(g * P, (g + 1) * P);
+    run.seen = arrays[`smean${i}`] ? arrays[`smean${i}`].subarray(g * P, (g + 1) * P) : null;
+    run.ends = arrays[`ends${i}`].subarray(g * K * 2, (g + 1) * K * 2);
+    run.ndiv = arrays[`ndiv${i}`][g];
+  }
+  return run;
 }
 
 function pointAt(run, s) {
@@ -305,6 +313,16 @@ export default function (component) {
       }
       ctx.stroke();
       probe.push({ name: o.label, x: xs, y: ys });
+      if (run.ends && ui.step >= T) {
+        for (let k = 0; k < meta.seeds; k++) {
+          const ex = run.ends[2 * k], ey = run.ends[2 * k + 1];
+          if (!isFinite(ex) || !isFinite(ey)) continue;
+          ctx.beginPath();
+          ctx.arc(f.px(ex), f.py(ey), 4, 0, 2 * Math.PI);
+          ctx.fillStyle = o.color; ctx.fill();
+          ctx.lineWidth = 1; ctx.strokeStyle = "white"; ctx.stroke();
+        }
+      }
       const p = pointAt(run, ui.step);
       ctx.beginPath();
       ctx.arc(f.px(run.xy[2 * p]), f.py(run.xy[2 * p + 1]), 7, 0, 2 * Math.PI);
@@ -403,6 +421,37 @@ export default function (component) {
     const notes = [];
     meta.opts.forEach((o, i) => {
       const run = runOf(race, i, ui.g[o.name]);
+      const clampY = (y) => f.py(Math.min(Math.max(y, yLo - 1), yHi + 1));
+      if (run.std) perf.bands[o.label] = Array.from(run.std.subarray(0, run.n)).map((v) => +v.toPrecision(4));
+      if (run.std) { // mean ± one standard deviation over the seeds
+        const up = [], down = [];
+        for (let p = 0; p < run.n; p++) {
+          const m = run.loss[p], sd = run.std[p];
+          const hi = yOf(m + sd), lo = yOf(Math.max(m - sd, ax.shift + ax.floor));
+          if (!isFinite(hi) || !isFinite(lo)) continue;
+          up.push([f.px(run.stepAt(p)), clampY(hi)]);
+          down.push([f.px(run.stepAt(p)), clampY(lo)]);
+        }
+        if (up.length) {
+          ctx.beginPath();
+          up.forEach(([X, Y], k) => (k ? ctx.lineTo(X, Y) : ctx.moveTo(X, Y)));
+          for (let k = down.length - 1; k >= 0; k--) ctx.lineTo(down[k][0], down[k][1]);
+          ctx.closePath();
+          ctx.globalAlpha = 0.2; ctx.fillStyle = o.color; ctx.fill(); ctx.globalAlpha = 1;
+        }
+      }
+      if (run.seen) { // the mini-batch loss each step saw (mean over seeds), dotted
+        ctx.setLineDash([2, 4]); ctx.lineWidth = 2; ctx.strokeStyle = o.color;
+        ctx.beginPath();
+        let on = false;
+        for (let p = 0; p < run.n; p++) {
+          const y = yOf(run.seen[p]);
+          if (!isFinite(y)) continue;
+          on ? ctx.lineTo(f.px(run.stepAt(p)), clampY(y)) : ctx.moveTo(f.px(run.stepAt(p)), clampY(y));
+          on = true;
+        }
+        ctx.stroke(); ctx.setLineDash([]);
+      }
       ctx.lineWidth = 3;
       ctx.strokeStyle = o.color;
       ctx.beginPath();
@@ -447,14 +496,16 @@ export default function (component) {
     row.sens.style.width = "";
     const ctx = sizeCanvas(row.sens, w, h);
     const G = o.grid.length;
-    const div = race.arrays[`div${i}`], fin = race.arrays[`final${i}`];
+    const div = race.arrays[`ndiv${i}`] || race.arrays[`div${i}`], fin = race.arrays[`final${i}`];
+    const off = race.arrays[`ndiv${i}`] ? 1 : 0; // seeds: any diverged seed shades the lr
     const X = (g) => 4 + (g / (G - 1)) * (w - 8);
-    const ys = Array.from(fin, (v, g) => (div[g] >= 0 ? NaN : yOf(v)));
+    const gone = (g) => div[g] >= off;
+    const ys = Array.from(fin, (v, g) => (gone(g) ? NaN : yOf(v)));
     const ok = ys.filter(isFinite);
     const lo = ok.length ? Math.min(...ok) : 0, hi = ok.length ? Math.max(...ok) : 1;
     const Y = (y) => h - 4 - ((y - lo) / Math.max(hi - lo, 1e-9)) * (h - 8);
     ctx.fillStyle = "rgba(214, 39, 40, 0.16)";
-    for (let g = 0; g < G; g++) if (div[g] >= 0) ctx.fillRect(X(g - 0.5), 0, X(g + 0.5) - X(g - 0.5), h);
+    for (let g = 0; g < G; g++) if (gone(g)) ctx.fillRect(X(g - 0.5), 0, X(g + 0.5) - X(g - 0.5), h);
     ctx.strokeStyle = "#bbb";
     ctx.strokeRect(0.5, 0.5, w - 1, h - 1);
     ctx.strokeStyle = o.color;
@@ -484,10 +535,15 @@ export default function (component) {
       row.input.setAttribute("aria-valuetext", o.labels[g]);
       row.value.textContent = `η = ${o.labels[g]}`;
       const run = runOf(race, i, g);
-      row.note.textContent = run.div >= 0
-        ? `diverged at step ${run.div}`
-        : `final loss ${fmt(run.final)}`;
-      row.note.classList.toggle("olr-bad", run.div >= 0);
+      const bad = run.div >= 0 || run.ndiv > 0;
+      if (run.ends) {
+        row.note.textContent = run.ndiv > 0
+          ? `diverged in ${run.ndiv} of ${meta.seeds} seeds`
+          : `final loss ${fmt(run.final)} (mean of ${meta.seeds} seeds)`;
+      } else {
+        row.note.textContent = bad ? `diverged at step ${run.div}` : `final loss ${fmt(run.final)}`;
+      }
+      row.note.classList.toggle("olr-bad", bad);
       drawSensitivity(row, o, i);
     });
   }
@@ -502,6 +558,7 @@ export default function (component) {
     dom.play.setAttribute("aria-label", ui.playing ? "Pause the animation" : "Play the animation");
     dom.status.textContent = "";
     perf.draws += 1;
+    perf.race = header.race;
   }
 
   // --- events ---------------------------------------------------------------------------
