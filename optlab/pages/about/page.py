@@ -70,10 +70,37 @@ pasted again). `present`, `hide` and `scenario` work on every page.
 """
 
 
+DEEP_NETS = """
+### The Deep nets page
+The lecture on backpropagation and deep networks, in three sections (`/deepnets?section=…`):
+1. **Backprop step by step** (`backprop`) — a 2-2-1 network on one example drawn as a graph:
+   forward values on the nodes, then **Next step** walks the backward pass edge by edge, each
+   step one local derivative times the gradient that arrived
+   ($\\partial L/\\partial u = \\partial L/\\partial n \\cdot \\partial n/\\partial u$), until every
+   weight's gradient is known; a table puts them beside `jax.grad`'s, and **Take a gradient
+   step** updates the weights and the loss.
+2. **Depth and gradient flow** (`depth`) — an MLP of 1–50 layers (sigmoid, tanh, ReLU, GELU;
+   too small / too large / Xavier / He init; batch or layer norm; residual connections) on a
+   generated two-class set, trained by the chosen optimizers side by side: the gradient norm
+   per layer on a log axis (a falling line is the vanishing gradient), each layer's activation
+   spread and dead/saturated units, at initialisation and at any step, the loss curves, and the
+   global gradient norm raw vs clipped.
+3. **Overfitting and regularisation** (`overfit`) — a wide net on a dozen noisy points of a sine:
+   training vs validation loss and the fitted function, without and with L2, decoupled weight
+   decay or dropout.
+
+Link keys: `bp.act bp.x1 bp.x2 bp.t bp.seed bp.lr bp.walk bp.k` (backprop);
+`data depth width act init norm res seed opt <opt>.lr steps batch sched clip at` (depth);
+`of.n of.noise of.width of.depth of.act of.opt of.lr of.steps of.wd of.lam of.drop` (overfit).
+`hide=` takes `network`, `optimizers`, `schedule`, `clip`, `regularisation` there.
+"""
+
+
 def render() -> None:
     st.title("About optlab")
     st.markdown(INTRO)
     st.markdown(URL_DOC)
+    st.markdown(DEEP_NETS)
     st.markdown("Control groups for `hide`: " + ", ".join(f"`{g}`" for g in GROUPS) + ".")
     st.markdown("### The optimizers")
     st.caption("$g_t$ is the gradient at step $t$, $\\eta$ the learning rate.")
