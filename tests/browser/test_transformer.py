@@ -119,3 +119,40 @@ def test_train_is_disabled_while_training_then_samples_and_teacher_forcing_read_
     page.locator(".js-plotly-plot").last.scroll_into_view_if_needed()
     shot(page, tmp_path, "transformer-teacher-1280")
     assert page.get_by_test_id("stException").count() == 0
+
+
+TEACHER_TEXT = (
+    "the cat sat on the mat and the dog sat on the log.\n"
+    "the sun is hot and the sea is cold and the wind is wild.\n"
+    "a bird in a tree sings to the sun and the moon.\n"
+    "the old man and the sea went out to fish at dawn.\n"
+) * 3
+
+
+def test_fine_tuning_a_pretrained_model_on_pasted_text(page, server, tmp_path):
+    """The teacher's pasted text, fine-tuned from a model pretrained on proverbs: the
+    pretraining shows as a labelled stage, then the runs and the from-scratch baseline."""
+    from optlab.config.transformer import encode_text
+
+    page.set_viewport_size({"width": 1280, "height": 720})
+    query = ("corpus=pasted&pretrain=proverbs&pretrain_steps=200&layers=1&d=32&heads=2&ctx=32"
+             f"&steps=50&chunk=25&opt=adam&text={encode_text(TEACHER_TEXT)}")  # fmt: skip
+    page.goto(f"{server}transformer?{query}")
+    page.wait_for_selector(IDLE, timeout=120_000)
+    page.locator(TRAIN).click()
+    page.wait_for_function(
+        "() => document.body.innerText.includes('pretraining a model on Proverbs')",
+        timeout=120_000,
+    )
+    shot(page, tmp_path, "transformer-pretraining-1280")
+    page.wait_for_function(
+        "() => document.body.innerText.includes('Done: 50 steps × 2 runs')", timeout=300_000
+    )
+    page.wait_for_selector(IDLE, timeout=60_000)
+    page.get_by_role("heading", name="Results").wait_for(timeout=60_000)
+    table = page.get_by_test_id("stDataFrame").first.inner_text()
+    assert "Adam · scratch" in table
+    page.wait_for_function("() => document.querySelectorAll('.tf-sample').length >= 4")
+    page.get_by_role("heading", name="Results").scroll_into_view_if_needed()
+    shot(page, tmp_path, "transformer-finetuned-1280")
+    assert page.get_by_test_id("stException").count() == 0

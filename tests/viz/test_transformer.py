@@ -113,6 +113,35 @@ def test_teacher_free_rows_and_colours():
     assert [list(r) for r in hm.text] == [["a", "b"], ["a", "x"], ["y", "b"]]
 
 
+def test_teacher_free_with_prompt_probabilities_and_the_divergence_boxed():
+    fig = pt.teacher_free_figure(
+        ["6", "8", "⏎"], ["6", "9", "⏎"], ["5", "1", ""], np.array([True, False, True]),
+        np.array([False, False, False]), prompt=["2", "+", "="],
+        teacher_p=np.array([0.9, 0.4, 1.0]), free_p=np.array([0.5, 0.3, 0.0]), divergence=0,
+    )  # fmt: skip
+    hm = fig.data[0]
+    z = np.array(hm.z, dtype=float)
+    assert z[0].tolist() == [0.25] * 3 + [0.5] * 3  # given (blue), then the truth (grey)
+    assert np.isnan(z[1:, :3]).all()  # nothing predicted for the given characters
+    assert z[1, 3:].tolist() == [1.0, 0.0, 1.0]
+    assert np.isnan(z[2, 5])  # free generation stopped at the end of the line
+    assert list(hm.text[1][3:]) == ["6<br>90%", "9<br>40%", "⏎<br>100%"]
+    assert list(hm.text[2][3:]) == ["5<br>50%", "1<br>30%", ""]
+    (box,) = fig.layout.shapes
+    assert (box.x0, box.x1) == (2.5, 3.5)  # position 0 of the continuation, after 3 given
+    assert fig.layout.annotations[0].text == "first divergence"
+
+
+def test_samples_html_shows_the_prompt_apart_and_escapes_everything():
+    out = pt.samples_html("<b>2", ["3+4=7", "<script>x</script>", ""])
+    assert out.count('class="tf-sample"') == 3
+    assert '<span class="tf-prompt">&lt;b&gt;2</span>' in out
+    assert "<script>" not in out
+    assert "&lt;script&gt;" in out
+    assert "ended the line at once" in out
+    assert 'class="tf-prompt"' not in pt.samples_html("", ["abc"])
+
+
 def test_landscape_contours_and_projected_paths():
     a = np.linspace(-1, 1, 5)
     Z = (a[None, :] ** 2 + a[:, None] ** 2) + 1.0
