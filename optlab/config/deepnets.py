@@ -26,6 +26,7 @@ import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
 
+from optlab.config.data import lr_spec
 from optlab.config.links import (
     NO_OPTIMIZERS,
     Reader,
@@ -37,7 +38,7 @@ from optlab.config.links import (
     put_changed,
 )
 from optlab.core.optimizers import OPTIMIZERS
-from optlab.core.params import HParam, snap
+from optlab.core.params import snap
 from optlab.core.schedules import SCHEDULES
 from optlab.nets import data, train
 from optlab.nets.data import DATASETS
@@ -78,10 +79,6 @@ DEFAULT_LRS = {"gd": 0.5, "momentum": 0.1, "nesterov": 0.1, "adam": 0.003, "adam
 N_TRAIN, N_VAL = 200, 200  # the depth section's data set sizes
 DATA_NOISE = {"spiral": 0.05, "circles": 0.08}
 PLAIN, REGULARISED = "no regularisation", "regularised"  # the overfit section's two runs
-
-
-def lr_spec(opt: str) -> HParam:
-    return OPTIMIZERS[opt].hparam("learning_rate")
 
 
 def default_lr(opt: str) -> float:

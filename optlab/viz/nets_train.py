@@ -2,7 +2,8 @@
 
 Runs come as mappings ``label -> array`` and ``colors`` maps each label to its colour. Layers
 are numbered 1..L on the x-axis (then "out", the output layer): a straight falling line on the
-log axis is the vanishing gradient, made visible.
+log axis is the vanishing gradient, made visible. The raw vs clipped gradient norm is
+``optlab.viz.transformer.clip_figure`` (the same figure on both pages).
 """
 
 from __future__ import annotations
@@ -114,37 +115,6 @@ def loss_figure(
     if log_y:
         fig.update_yaxes(type="log", exponentformat="power")
     fig.update_yaxes(title_text="loss" + (" (log scale)" if log_y else ""))
-    fig.update_xaxes(title_text="step")
-    return layout(fig, height)
-
-
-def clip_figure(
-    raw: Series,
-    clipped: Series,
-    colors: Mapping[str, str],
-    clip_norm: float | None,
-    height: int = 340,
-) -> go.Figure:
-    """Global gradient norm before clipping (solid) and after (dashed), log y, with the
-    threshold ``c`` (``‖g‖ > c`` is rescaled to ``c``)."""
-    fig = go.Figure()
-    for label, r in raw.items():
-        c = colors.get(label)
-        steps = list(range(len(r)))
-        fig.add_trace(go.Scatter(
-            x=steps, y=positive(r), mode="lines", name=f"{label} · raw ‖g‖", legendgroup=label,
-            line={"color": c, "width": 2}, hovertemplate="step %{x}: %{y:.3g}<extra></extra>",
-        ))  # fmt: skip
-        if clip_norm is not None:
-            fig.add_trace(go.Scatter(
-                x=steps, y=positive(clipped[label]), mode="lines", name=f"{label} · clipped",
-                legendgroup=label, line={"color": c, "width": 2, "dash": "dash"},
-                hovertemplate="step %{x}: %{y:.3g}<extra></extra>",
-            ))  # fmt: skip
-    if clip_norm is not None:
-        fig.add_hline(y=clip_norm, line={"color": "#444", "dash": "dot"},
-                      annotation_text=f"clip at c = {clip_norm:g}")  # fmt: skip
-    fig.update_yaxes(type="log", exponentformat="power", title_text="global ‖g‖ (log scale)")
     fig.update_xaxes(title_text="step")
     return layout(fig, height)
 

@@ -20,6 +20,7 @@ from optlab.pages.deepnets import compute
 from optlab.pages.deepnets import controls as ctl
 from optlab.viz import nets as viz_nets
 from optlab.viz import nets_train as viz
+from optlab.viz.transformer import clip_figure
 
 CHART = {"displaylogo": False, "scrollZoom": False}
 REG_COLORS = {dn.PLAIN: "#d62728", dn.REGULARISED: "#1f77b4"}
@@ -172,7 +173,7 @@ def depth(cfg: dn.DeepNetsConfig) -> dn.DeepNetsConfig:
     with right:
         st.markdown("**Global gradient norm**: raw (solid) vs clipped (dashed)")
         clip = None if math.isinf(n.clip) else n.clip
-        chart(viz.clip_figure({h.label: h.grad_norm for h in hists},
+        chart(clip_figure({h.label: h.grad_norm for h in hists},
                               {h.label: h.clipped_norm for h in hists}, colors, clip),
               "dn.clipfig")  # fmt: skip
     st.markdown("#### What to notice")
