@@ -19,7 +19,7 @@ from optlab.config import deepnets as dn
 from optlab.nets import data, tiny, train
 from optlab.nets.mlp import NetConfig
 
-MAX_RUNS = 96
+MAX_RUNS = 48  # a run at depth 50 × 1000 steps keeps ~1 MB of records
 FIT_GRID = np.linspace(-1.15, 1.15, 231, dtype=np.float32)
 
 

@@ -46,14 +46,13 @@ def backprop(cfg: dn.DeepNetsConfig) -> dn.DeepNetsConfig:
         "each step multiplies the gradient that reached a node by one local derivative — how "
         "much each weight contributed to the error."
     )
-    model, nonlinearity = st.columns([3, 2])
-    model.latex(r"z_j = w_{j1}x_1 + w_{j2}x_2 + b_j,\; h_j = f(z_j),\; "
-                r"y = v_1h_1 + v_2h_2 + c,\; L = (y - t)^2")  # fmt: skip
-    nonlinearity.latex(act.latex)
+    st.latex(r"z_j = w_{j1}x_1 + w_{j2}x_2 + b_j,\quad h_j = f(z_j),\quad "
+             r"y = v_1h_1 + v_2h_2 + c,\quad L = (y - t)^2")  # fmt: skip
     left, right = st.columns([3, 2])
     with left:
         fig = viz_nets.backprop_figure(p, values, steps, b.walked, b.target, tiny.PRETTY)
         chart(fig, "dn.graph")
+        st.latex(r"f:\ " + act.latex)
     with right:
         st.markdown(f"##### Backward pass: step {b.walked} of {len(steps)}")
         ctl.walk_buttons(b)
