@@ -78,7 +78,10 @@ def on_train(spec: TrainSpec) -> None:
     if (done := cached(spec)) is not None:
         st.session_state[JOB] = Job(spec, result=done, status="done", cached=True)
         return
-    st.session_state[JOB] = Job(spec, lab.Training(spec))
+    try:
+        st.session_state[JOB] = Job(spec, lab.Training(spec))
+    except ValueError as e:  # e.g. a full batch of a corpus too large for one: say so
+        st.session_state[JOB] = Job(spec, status="failed", error=str(e))
 
 
 def on_stop() -> None:

@@ -320,3 +320,15 @@ def test_fine_tuning_from_the_page_pretrains_once_and_compares_with_scratch():
     assert lab.pretrained(spec) is not None  # cached for the next fine-tuning
     ok(at.button_group(key="t.panel").set_value("Exact-match accuracy").run())
     assert at.get("plotly_chart")
+
+
+def test_a_training_that_cannot_start_fails_with_its_message(monkeypatch):
+    """A full batch of the 7,290 addition windows is refused by the trainer: the job fails
+    with the reason (the sidebar leaves such a batch out; this guards the callback)."""
+    spec = lab.TrainSpec(batches=(0,), steps=50)
+    monkeypatch.setattr(page.st, "session_state", {})
+    page.on_train(spec)
+    job = page.st.session_state[page.JOB]
+    assert job.status == "failed"
+    assert "full batch needs at most" in job.error
+    assert page.status_text(job) == "Training failed before the first chunk finished."
