@@ -64,7 +64,8 @@ def activation_figure(
     height: int = 360,
 ) -> go.Figure:
     """Per-layer activation statistics ``[L, 3]`` (mean, std, inactive fraction): the std of
-    each layer's output (left, log y) and the fraction of dead/saturated units (right)."""
+    each layer's output (left, log y) and the fraction of dead/saturated units (right); the
+    mean is in each point's hover text."""
     n = len(at_init)
     xs = list(range(1, n + 1))
     titles = ("std of the activations", f"{inactive} units (f′(z) ≈ 0)")
@@ -78,8 +79,9 @@ def activation_figure(
             fig.add_trace(go.Scatter(
                 x=xs, y=y, mode="lines+markers", name=name, legendgroup=name,
                 showlegend=col == 1, line={"color": color, "dash": dash, "width": 2},
-                marker={"size": 5}, hovertemplate=f"{name}<br>layer %{{x}}: %{{y:{fmt}}}"
-                                                 "<extra></extra>",
+                marker={"size": 5}, customdata=rounded(a[:, 0], 4),
+                hovertemplate=f"{name}<br>layer %{{x}}: %{{y:{fmt}}} (mean %{{customdata}})"
+                              "<extra></extra>",
             ), 1, col)  # fmt: skip
     fig.update_yaxes(type="log", exponentformat="power", col=1)
     fig.update_yaxes(range=[-0.03, 1.03], tickformat=".0%", col=2)
