@@ -92,7 +92,7 @@ def walk_buttons(b: dn.BackpropConfig) -> None:
 def descent_buttons(b: dn.BackpropConfig) -> None:
     st.button(f"Take a gradient step (η = {b.lr:g})", key="dn.bp.step", icon=":material/south:",
               disabled=b.taken >= dn.MAX_TAKEN, width="stretch", type="primary",
-              help="θ ← θ − η ∂L/∂θ for all nine weights (jax.grad's gradient).",
+              help="θ ← θ − η ∂L/∂θ for all nine weights, with the gradients the walk finds.",
               on_click=_bp(lambda c: replace(c, taken=c.taken + 1, walked=0)))  # fmt: skip
     st.button("Back to the initial weights", key="dn.bp.undo", disabled=b.taken == 0,
               width="stretch", on_click=_bp(lambda c: replace(c, taken=0, walked=0)))  # fmt: skip
