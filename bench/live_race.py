@@ -56,9 +56,10 @@ def painted_ms(page, first: int) -> list[float]:
     return [entry["frame"] - entry["input"] for entry in lat[first:]]
 
 
-def drag(page, wire: Wire, slider: str, moves: int = 90, dx_px: float = 3.0) -> dict:
+def drag(page, wire: Wire, slider: str, moves: int = 90, dx_px: float = 7.0) -> dict:
     """One continuous drag: down on the thumb, ``moves`` events ``dx_px`` apart every ~16 ms
-    (back and forth across a third of the track), up."""
+    (back and forth along the track; 7 px is a little more than one of the 61 grid steps on
+    the default layout, so every event is a new learning rate and a redraw), up."""
     box = page.get_by_role("slider", name=slider).bounding_box()
     value = page.get_by_role("slider", name=slider).evaluate("el => Number(el.value) / el.max")
     lo, hi = box["x"] + 8, box["x"] + box["width"] - 8

@@ -44,7 +44,7 @@ import numpy as np
 
 from optlab.viz.style import LossAxis, subsample
 
-BUDGET_BYTES = 300_000  # the paths of one structural change, whatever the optimizer count
+BUDGET_BYTES = 250_000  # the paths of one structural change, whatever the optimizer count
 MIN_POINTS, MAX_POINTS = 61, 401
 DTYPES = {"float32": np.float32, "int32": np.int32}
 

@@ -4,9 +4,9 @@ Building a plotly figure costs far more than the engine run, so every figure is 
 ``st.cache_resource`` keyed by what it depends on: a revisited setting, a rerun that changed
 something else, or thirty students opening the same link all reuse it. Figures are cached as
 ``plots.ReadyFigure`` — the finished JSON dict, which ``st.plotly_chart`` serialises as is
-instead of deep-copying a ``go.Figure`` on every rerun; the figures redrawn on a slider move
-(the lab chart, the learning-rate curve) are built as dicts in the first place, never as
-plotly objects. The cached figures are shared between sessions and must not be modified.
+instead of deep-copying a ``go.Figure`` on every rerun. The race itself is the live component
+(``optlab.shell.race``); ``lab`` builds it as a plotly figure for the HTML download only. The
+cached figures are shared between sessions and must not be modified.
 """
 
 from __future__ import annotations
