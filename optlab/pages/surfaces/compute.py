@@ -57,14 +57,40 @@ def lr_sweeps(skey: RunKey) -> tuple[engine.SweepResult, ...]:
 
 
 @st.cache_resource(max_entries=32, show_spinner=False)
-def lr_race(skey: RunKey, log_loss: bool) -> tuple[str, tuple[dict, dict]]:
-    """The live race's id and data (``optlab.viz.live.race_data``) for ``skey``."""
+def lr_race(skey: RunKey, log_loss: bool, theory: bool = False) -> tuple[str, tuple[dict, dict]]:
+    """The live race's id and data (``optlab.viz.live.race_data``) for ``skey``; with
+    ``theory``, the theory's predicted loss at every grid lr where it is exact (``pred{i}``:
+    GD / momentum / Nesterov on a quadratic surface, no clipping or weight decay)."""
     grids = [value_grid(lr_param(o)) for o, _ in skey.optimizers]
-    data = live.race_data(
+    meta, arrays = live.race_data(
         lr_sweeps(skey), grids, [[fmt_value(v) for v in g] for g in grids], surface_of(skey),
         skey.start, skey.steps, log_loss=log_loss,
     )  # fmt: skip
-    return live.digest("surfaces", skey, log_loss), data
+    for i in range(len(skey.optimizers)) if theory else ():
+        if (curves := grid_predictions(skey, i, grids[i])) is not None:
+            idx = arrays[f"steps{i}"]
+            pred = np.full(arrays[f"loss{i}"].shape, np.nan, np.float32)
+            with np.errstate(over="ignore", invalid="ignore"):  # a diverging prediction: inf
+                pred[:, : len(idx)] = curves[:, idx]
+            arrays[f"pred{i}"] = pred
+    return live.digest("surfaces", skey, log_loss, theory), (meta, arrays)
+
+
+def grid_predictions(skey: RunKey, i: int, grid) -> np.ndarray | None:
+    """Optimizer ``i``'s predicted loss ``[G, steps + 1]`` at every lr of ``grid`` (``None``
+    where the theory does not cover it: see ``predicted``)."""
+    q = quadratic(skey.surface, skey.theta, skey.custom)
+    if q is None or skey.clip != "off" or skey.wd != "off":
+        return None
+    mult = multipliers(skey.schedule, skey.steps, skey.schedule_params)
+    opt, pairs = skey.optimizers[i]
+    curves = []
+    for lr in grid:
+        hp = ((opt, (*pairs, ("learning_rate", float(lr)))),)
+        if not (p := overlays.predictions(q, hp, skey.start, mult, skey.steps)):
+            return None
+        curves.append(p[0].loss)
+    return np.stack(curves)
 
 
 def background_id(surface: str, theta: Pairs, custom: Custom | None = None) -> str:

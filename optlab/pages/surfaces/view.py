@@ -33,7 +33,7 @@ def live(cfg: Config) -> int:
     optimizer's learning-rate slider with its sensitivity strip, redrawn in the browser while
     a slider moves. Returns the bytes this run sent for it."""
     key = cfg.run_key()
-    race_id, data = compute.lr_race(compute.structure(key), cfg.log_loss)
+    race_id, data = compute.lr_race(compute.structure(key), cfg.log_loss, cfg.theory)
     image = compute.background(cfg.surface, cfg.theta, key.custom)
     current = {
         o: live_data.grid_index(value_grid(compute.lr_param(o)), cfg.hp(o)["learning_rate"])

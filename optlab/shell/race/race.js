@@ -419,6 +419,7 @@ export default function (component) {
       ctx.beginPath(); ctx.moveTo(m.l, f.py(v)); ctx.lineTo(m.l + pw, f.py(v)); ctx.stroke();
     }
     const notes = [];
+    let predicted = false;
     meta.opts.forEach((o, i) => {
       const run = runOf(race, i, ui.g[o.name]);
       const clampY = (y) => f.py(Math.min(Math.max(y, yLo - 1), yHi + 1));
@@ -451,6 +452,21 @@ export default function (component) {
           on = true;
         }
         ctx.stroke(); ctx.setLineDash([]);
+      }
+      const pred = race.arrays[`pred${i}`];
+      if (pred) { // the theory's predicted loss at this lr, dashed
+        const P = meta.points, g = ui.g[o.name];
+        ctx.setLineDash([8, 5]); ctx.lineWidth = 2; ctx.strokeStyle = o.color;
+        ctx.beginPath();
+        let on = false;
+        for (let p = 0; p < run.n; p++) {
+          const y = yOf(pred[g * P + p]);
+          if (!isFinite(y)) { on = false; continue; }
+          on ? ctx.lineTo(f.px(run.stepAt(p)), clampY(y)) : ctx.moveTo(f.px(run.stepAt(p)), clampY(y));
+          on = true;
+        }
+        ctx.stroke(); ctx.setLineDash([]);
+        predicted = true;
       }
       ctx.lineWidth = 3;
       ctx.strokeStyle = o.color;
@@ -488,6 +504,12 @@ export default function (component) {
       ctx.fillStyle = o.color;
       ctx.fillText(`✕ ${o.label}: diverged at step ${run.div}`, Math.min(X + 6, m.l + pw * 0.5), Y);
     });
+    if (predicted) {
+      ctx.fillStyle = "#444";
+      ctx.textAlign = "right";
+      ctx.textBaseline = "bottom";
+      ctx.fillText("dashed: the theory's prediction", m.l + pw - 6, m.t + ph - 6);
+    }
     axes(ctx, f, "step", ax.title, (v) => fmt(v), ax.log);
   }
 

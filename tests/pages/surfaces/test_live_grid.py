@@ -79,3 +79,19 @@ def test_the_blob_round_trips_and_stays_within_budget():
     assert len(small) < 200
     with pytest.raises(TypeError):
         live.pack({}, {"x": np.zeros(3, np.float64)})
+
+
+def test_the_theory_curves_follow_the_grid_on_a_quadratic():
+    """With the theory overlays on a quadratic surface, GD's and momentum's predicted loss is
+    shipped for every grid lr (``pred{i}``, drawn dashed) and matches the run it predicts;
+    Adam, which the theory does not cover, gets none."""
+    cfg = with_optimizers(default_config("ravine"), ("gd", "momentum", "adam"))
+    _, (meta, arrays) = compute.lr_race(compute.structure(cfg.run_key()), True, True)
+    assert {k for k in arrays if k.startswith("pred")} == {"pred0", "pred1"}
+    for i in (0, 1):
+        for g in (20, 30, 36):
+            drawn = run_at(meta, arrays, i, g)
+            pred = arrays[f"pred{i}"].reshape(-1, meta["points"])[g][: len(drawn["loss"])]
+            np.testing.assert_allclose(pred, drawn["loss"], rtol=1e-4, atol=1e-6)
+    _, (_, plain) = compute.lr_race(compute.structure(cfg.run_key()), True, False)
+    assert not any(k.startswith("pred") for k in plain)
