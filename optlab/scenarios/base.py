@@ -14,6 +14,7 @@ from dataclasses import dataclass, replace
 from typing import Any, NamedTuple
 
 from optlab.config.data import DataConfig, parse_data_query
+from optlab.config.deepnets import parse_deepnets_query
 from optlab.config.surfaces import Config, engine_settings, surface_of
 from optlab.config.surfaces_link import parse_query
 from optlab.config.transformer import parse_tf_query
@@ -27,6 +28,7 @@ LINK_SCHEMES: dict[str, Callable[[Query], tuple[Any, list[str]]]] = {
     "surfaces": parse_query,
     "data": parse_data_query,
     "transformer": parse_tf_query,
+    "deepnets": parse_deepnets_query,
 }
 PAGES = tuple(LINK_SCHEMES)
 

@@ -69,7 +69,8 @@ def test_every_link_reads_cleanly_in_its_pages_own_scheme(s):
     for _, query in s.all_links():
         cfg, notices = LINK_SCHEMES[s.page](query)
         assert notices == [], query
-        assert set(cfg.optimizers) == set(query.get("opt", "").split(","))
+        if s.page in ("surfaces", "data", "transformer"):  # one optimizer list per link
+            assert set(cfg.optimizers) == set(query.get("opt", "").split(","))
         if s.page == "surfaces":  # the URL the app would write back means the same
             assert surfaces_link.parse_query(surfaces_link.to_query(cfg)) == (cfg, [])
 

@@ -9,21 +9,16 @@ from urllib.parse import parse_qsl
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from optlab.config import surfaces_link
 from optlab.config.data import parse_data_query
 from optlab.config.transformer import parse_tf_query
 from optlab.pages.gallery import links as gallery_links
-from optlab.scenarios import SCENARIOS
+from optlab.scenarios import LINK_SCHEMES, SCENARIOS
 from optlab.shell import arrival, navigation
 from optlab.shell.state import state_keys
 
 PAGE = "from optlab.pages.gallery import page\npage.render()\n"
-PARSERS = {
-    "surfaces": lambda q: surfaces_link.parse_query(q)[1],
-    "": lambda q: surfaces_link.parse_query(q)[1],  # the default page's link has no path
-    "data": lambda q: parse_data_query(q)[1],
-    "transformer": lambda q: parse_tf_query(q)[1],
-}
+PARSERS = {page: (lambda q, page=page: LINK_SCHEMES[page](q)[1]) for page in LINK_SCHEMES}
+PARSERS[""] = PARSERS["surfaces"]  # the default page's link has no path
 APP_PAGES = {p.url_path for p in navigation.PAGES}
 
 
