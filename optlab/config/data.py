@@ -19,21 +19,22 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
 
+from optlab.config import links
 from optlab.config.links import (
     NO_OPTIMIZERS,
     BadValue,
     Reader,
     fmt_num,
     in_range,
+    lr_spec,
     parse_bool,
     parse_choice,
     parse_int,
     put_changed,
 )
-from optlab.core.optimizers import OPTIMIZERS
 
 # The surfaces page's reader and value parsers (one URL dialect for the whole app).
-from optlab.core.params import HParam, snap, snap_grid
+from optlab.core.params import snap_grid
 from optlab.core.schedules import SCHEDULES
 from surfaces import SURFACES
 from surfaces.data import MAX_POINTS
@@ -76,13 +77,8 @@ def regime(batch: int, n: int) -> str:
     return "full-batch GD" if b >= n else "SGD" if b == 1 else "mini-batch"
 
 
-def lr_spec(opt: str) -> HParam:
-    return next(h for h in OPTIMIZERS[opt].hparams if h.name == "learning_rate")
-
-
 def default_lr(opt: str) -> float:
-    h = lr_spec(opt)
-    return snap(h, DEFAULT_LRS.get(opt, h.default))
+    return links.default_lr(opt, DEFAULT_LRS)
 
 
 @dataclass(frozen=True)

@@ -26,19 +26,19 @@ import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
 
-from optlab.config.data import lr_spec
+from optlab.config import links
 from optlab.config.links import (
     NO_OPTIMIZERS,
     Reader,
     fmt_num,
     in_range,
+    lr_spec,
     parse_bool,
     parse_choice,
     parse_int,
     put_changed,
 )
 from optlab.core.optimizers import OPTIMIZERS
-from optlab.core.params import snap
 from optlab.core.schedules import SCHEDULES
 from optlab.nets import data, train
 from optlab.nets.data import DATASETS
@@ -82,8 +82,7 @@ PLAIN, REGULARISED = "no regularisation", "regularised"  # the overfit section's
 
 
 def default_lr(opt: str) -> float:
-    h = lr_spec(opt)
-    return snap(h, DEFAULT_LRS.get(opt, h.default))
+    return links.default_lr(opt, DEFAULT_LRS)
 
 
 @dataclass(frozen=True)

@@ -75,6 +75,18 @@ class BadValue(ValueError):
     pass
 
 
+def lr_spec(opt: str) -> HParam:
+    """``opt``'s learning-rate hyperparameter (its slider's range and scale)."""
+    return OPTIMIZERS[opt].hparam("learning_rate")
+
+
+def default_lr(opt: str, defaults: Mapping[str, float]) -> float:
+    """``opt``'s default learning rate on a page whose own defaults are ``defaults`` (else the
+    registry's), on the slider's grid."""
+    h = lr_spec(opt)
+    return snap(h, defaults.get(opt, h.default))
+
+
 def parse_float(text: str) -> float:
     try:
         v = float(text.strip())
