@@ -29,7 +29,7 @@ import jax.numpy as jnp
 import numpy as np
 
 from optlab.core import stepper
-from optlab.core.optimizers import OPTIMIZERS
+from optlab.core.optimizers import OPTIMIZERS, check_runs
 from optlab.core.schedules import SCHEDULES
 from optlab.nets.data import Dataset
 from optlab.nets.mlp import (
@@ -192,17 +192,6 @@ def predict(params, stats, x_BxD, cfg: NetConfig):
     return forward(params, x_BxD, cfg, stats)[0][:, 0]
 
 
-def check_runs(runs: Sequence[Run]) -> None:
-    labels = [r.label for r in runs]
-    if len(set(labels)) != len(labels):
-        raise ValueError(f"run labels must be unique, got {labels}")
-    for r in runs:
-        if r.optimizer not in OPTIMIZERS:
-            raise KeyError(f"unknown optimizer {r.optimizer!r}")
-        if OPTIMIZERS[r.optimizer].needs_hessian:
-            raise ValueError(f"{OPTIMIZERS[r.optimizer].display} needs a Hessian: not here")
-
-
 def arrays(data: Dataset) -> dict[str, jax.Array]:
     return {k: jnp.asarray(getattr(data, k)) for k in ("x", "y", "x_val", "y_val")}
 
@@ -230,7 +219,7 @@ def train(
 ) -> list[History]:
     """Train every run from the same initial params on the same batches; ``progress(f)`` is
     called with the fraction done after every chunk."""
-    check_runs(runs)
+    check_runs(runs, "deep nets")
     if cfg.d_in != data.x.shape[1]:
         raise ValueError(f"the data has {data.x.shape[1]} inputs, the network {cfg.d_in}")
     steps = settings.steps

@@ -37,7 +37,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from optlab.core.optimizers import OPTIMIZERS, OptimizerSpec
+from optlab.core.optimizers import OPTIMIZERS, OptimizerSpec, check_runs
 from optlab.transformer import programs
 from optlab.transformer.chunk import eval_loss, setup, train_chunk
 from optlab.transformer.corpus import Corpus
@@ -122,20 +122,6 @@ class ChunkReport:
         return self.step >= self.total_steps
 
 
-def _check_runs(runs: Sequence[Contestant]) -> None:
-    labels = [r.label for r in runs]
-    if len(set(labels)) != len(labels):
-        raise ValueError(f"run labels must be unique, got {labels}")
-    for r in runs:
-        if r.optimizer not in OPTIMIZERS:
-            raise KeyError(f"unknown optimizer {r.optimizer!r}")
-        if r.spec.needs_hessian:
-            raise ValueError(f"{r.spec.display} needs a Hessian: not available for the transformer")
-        unknown = set(r.hparams) - {h.name for h in r.spec.hparams}
-        if unknown:
-            raise TypeError(f"{r.spec.display} has no hyperparameter(s) {sorted(unknown)}")
-
-
 @dataclass(frozen=True, eq=False)
 class _Group:
     """Runs that share a batch size: one setup and one chunk program step all of them."""
@@ -184,7 +170,7 @@ class Trainer:
     def __init__(self, corpus: Corpus, cfg: ModelConfig, runs: Sequence[Contestant],
                  tcfg: TrainConfig = TrainConfig(), lr_multipliers: np.ndarray | None = None,
                  init: Params | None = None) -> None:  # fmt: skip
-        _check_runs(runs)
+        check_runs(runs, "transformer")
         if cfg.vocab_size != corpus.tokenizer.vocab_size:
             raise ValueError("cfg.vocab_size does not match the corpus vocabulary")
         steps = tcfg.steps

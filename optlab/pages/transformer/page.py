@@ -21,12 +21,12 @@ from __future__ import annotations
 import math
 import threading
 import time
-from collections import OrderedDict
 from dataclasses import dataclass, field
 
 import streamlit as st
 
 from optlab.pages.transformer import controls, view
+from optlab.shell.runs import FinishedRuns, finished_runs
 from optlab.shell.widgets import notices_box
 from optlab.transformer import lab
 from optlab.transformer.corpus import CORPORA
@@ -53,25 +53,17 @@ class Job:
     lock: threading.Lock = field(default_factory=threading.Lock, repr=False, compare=False)
 
 
-@st.cache_resource(show_spinner=False)
-def finished() -> tuple[OrderedDict, threading.Lock]:
-    """Finished runs for every session, newest last (at most ``MAX_FINISHED``)."""
-    return OrderedDict(), threading.Lock()
+def finished() -> FinishedRuns:
+    """Finished runs for every session (the least recently shown dropped)."""
+    return finished_runs("transformer", MAX_FINISHED)
 
 
 def remember(result: Result) -> None:
-    store, lock = finished()
-    with lock:
-        store[result.spec] = result
-        store.move_to_end(result.spec)
-        while len(store) > MAX_FINISHED:
-            store.popitem(last=False)
+    finished().put(result.spec, result)
 
 
 def cached(spec: TrainSpec) -> Result | None:
-    store, lock = finished()
-    with lock:
-        return store.get(spec)
+    return finished().get(spec)
 
 
 def on_train(spec: TrainSpec) -> None:
