@@ -7,7 +7,6 @@ from dataclasses import replace
 
 import numpy as np
 import pytest
-from streamlit.testing.v1 import AppTest
 
 from optlab.config.surfaces_link import parse_query, to_query
 from optlab.core import engine, theory
@@ -15,7 +14,6 @@ from optlab.pages.surfaces import compute, figures
 from optlab.shell import widgets
 from optlab.viz import overlays
 from surfaces import SURFACES
-from tests.support.apptest import lab_spec, open_page
 
 TIMEOUT = 60
 PREDICTED = " predicted (rate ρ="
@@ -164,53 +162,8 @@ def test_lr_curve_marks_two_over_l():
 # The app.
 
 
-def run_page(query: dict[str, str]) -> AppTest:
-    return open_page("surfaces", query, TIMEOUT)
-
-
-def captions(at: AppTest) -> str:
-    return "\n".join(c.value for c in at.caption)
-
-
-def test_ravine_shows_two_over_l_and_the_predicted_curve():
-    at = run_page({"surface": "ravine", "opt": "gd,momentum", "gd.lr": "0.05"})
-    text = captions(at)
-    assert "lr < 2/L = 0.1" in text
-    assert "optimal heavy ball" in text
-    assert [t["name"] for t in predicted_traces(lab_spec(at))] == [
-        "GD predicted (rate ρ=0.95)",
-        "Momentum predicted (rate ρ=0.949)",
-    ]
-    at.select_slider(key="hp.gd.learning_rate").set_value(0.25).run()
-    assert not at.exception
-    assert "⚠ lr 0.25 > 2/L = 0.1: GD diverges here" in captions(at)
-    at.toggle(key="theory").set_value(False).run()
-    assert at.query_params["theory"] == "0"
-    assert "2/L" not in captions(at)
-    assert predicted_traces(lab_spec(at)) == []
-
-
-def test_saddle_shows_the_hessian_in_the_state_panel():
-    at = run_page({"surface": "saddle", "opt": "gd"})
-    (note,) = [m.value for m in at.markdown if "Hessian at step" in m.value]
-    assert "**saddle**" in note
-    assert "eigenvalues -2, 2" in note
-    assert "2/L" not in captions(at)  # not a quadratic: no bound
-    assert predicted_traces(lab_spec(at)) == []
-    at = run_page({"surface": "saddle", "opt": "gd", "theory": "0"})
-    assert not [m.value for m in at.markdown if "Hessian at step" in m.value]
-
-
-def test_moving_a_learning_rate_does_not_recompile(compile_counter):
-    at = run_page({"surface": "ravine", "opt": "gd,momentum"})
-    at.select_slider(key="hp.gd.learning_rate").set_value(0.02).run()
-    compile_counter.count = 0
-    for lr in (0.05, 0.08, 0.12):
-        at.select_slider(key="hp.gd.learning_rate").set_value(lr).run()
-        assert not at.exception
-    at.select_slider(key="hp.momentum.learning_rate").set_value(0.05).run()
-    assert "2/L" in captions(at)
-    assert compile_counter.count == 0
+# The page's side of the overlays (2/L under the sliders, the predicted curves in the live
+# race, the Hessian note): tests/pages/surfaces/test_theory.py.
 
 
 # ---------------------------------------------------------------------------------------------
