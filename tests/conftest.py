@@ -2,8 +2,14 @@
 
 from __future__ import annotations
 
+import os
+
 import jax
 import pytest
+
+# Servers the tests start (browser tests, the load harness) warm up only what a first visit
+# needs: the full tail of background compiles would hold their GIL for minutes on 2 cores.
+os.environ.setdefault("OPTLAB_WARMUPS", "2")
 
 _COMPILE_EVENT = "/jax/core/compile/backend_compile_duration"
 

@@ -33,3 +33,12 @@ def test_the_server_id_route_answers_this_process_id():
     assert response.body == f'{{"id":"{startup.SERVER_ID}"}}'.encode()
     assert response.headers["cache-control"] == "no-store"
     assert len(startup.SERVER_ID) == 16
+
+
+def test_the_warmup_count_can_be_capped(monkeypatch):
+    monkeypatch.setenv("OPTLAB_WARMUPS", "1")
+    assert startup.warmup_count() == 1
+    monkeypatch.setenv("OPTLAB_WARMUPS", "all")  # not a number: every entry
+    assert startup.warmup_count() == len(startup.WARMUPS)
+    monkeypatch.setenv("OPTLAB_WARMUPS", "0")
+    assert startup.warmup_count() == 0
