@@ -36,10 +36,3 @@ def chart_spec(at: AppTest, key: str) -> dict | None:
     """The plotly spec of the chart whose element id contains ``key`` (None: not drawn)."""
     charts = [c for c in at.get("plotly_chart") if c.proto.id and key in c.proto.id]
     return json.loads(charts[0].proto.spec) if charts else None
-
-
-def lab_spec(at: AppTest) -> dict:
-    """The Surfaces page's race chart (map and loss curves), which must be there."""
-    spec = chart_spec(at, "lab_chart")
-    assert spec is not None, "the lab chart is missing"
-    return spec
