@@ -18,7 +18,7 @@ from optlab.core.params import value_grid
 from optlab.pages.data import compute
 from optlab.pages.data import controls as data_controls
 from optlab.pages.data.compute import SeedRuns, SeedSpec
-from optlab.shell import classroom, widgets
+from optlab.shell import classroom, setup, style, widgets
 from optlab.shell import race as race_ui
 from optlab.shell.state import force, seed
 from optlab.shell.widgets import fmt_value, notices_box
@@ -29,6 +29,7 @@ from optlab.viz.style import image_bounds
 from surfaces import SURFACES
 from surfaces.data import DATA_LOSSES
 
+PRESENT_FONT = 22  # projector mode, as on the Surfaces page
 CHART_CONFIG = {"displaylogo": False, "scrollZoom": False}
 AT_STEPS = "_optlab_data_at_steps"  # the step count the step slider was drawn for
 Pairs = tuple[tuple[str, float], ...]
@@ -75,7 +76,9 @@ def race_data(cfg_key: tuple, specs: tuple[SeedSpec, ...], log_loss: bool, sampl
     return live.digest("data", cfg_key, specs, log_loss, sample), data
 
 
-def live_race(cfg: DataConfig, cfg_key: tuple, specs: tuple[SeedSpec, ...]) -> int:
+def live_race(
+    cfg: DataConfig, cfg_key: tuple, specs: tuple[SeedSpec, ...], present: bool = False
+) -> int:
     """The map and the loss bands, redrawn in the browser while a learning rate is dragged
     (``optlab.shell.race``); a release saves the chosen values (``apply_lrs``)."""
     structural = tuple(compute.structural(s) for s in specs)
@@ -85,7 +88,8 @@ def live_race(cfg: DataConfig, cfg_key: tuple, specs: tuple[SeedSpec, ...]) -> i
     return race_ui.live_race(
         "d.race", race_id=race_id, race=data, bg_id=live.digest("data-bg", cfg_key),
         image={"uri": image.uri, "bounds": list(image_bounds(image))}, current=current,
-        ui={"font": 15, "height": 480, "frame_ms": 60, "sliders": True, "click": False},
+        ui={"font": PRESENT_FONT if present else 15, "height": 480, "frame_ms": 60,
+            "sliders": True, "click": False, "fit": present},
         on_lrs=data_controls.apply_lrs,
     )  # fmt: skip
 
@@ -102,18 +106,23 @@ def fit_figure(problem: str, controls: Pairs, specs: tuple[SeedSpec, ...], step:
 # Page parts.
 
 
-def header(cfg: DataConfig) -> None:
-    title, formula = st.columns([2, 3], vertical_alignment="center")
+def header(cfg: DataConfig, present: bool) -> None:
+    """Title and formula; the description under the title, or folded into an expander in
+    projector mode (so the race fits above the fold)."""
+    title, formula = st.columns([3, 2] if present else [2, 3], vertical_alignment="center")
     if cfg.is_data:
         loss = DATA_LOSSES[cfg.problem]
-        title.markdown(f"### Data & SGD · {loss.display}")
-        title.caption(loss.description)
-        formula.latex(loss.latex)
+        name, about, latex = loss.display, loss.description, loss.latex
     else:
         s = SURFACES[cfg.surface]
-        title.markdown(f"### Data & SGD · {s.display} with gradient noise")
-        title.caption("Each step sees the true gradient plus Gaussian noise: g̃ = ∇f + σ ξ.")
-        formula.latex(s.latex)
+        name, latex = f"{s.display} with gradient noise", s.latex
+        about = "Each step sees the true gradient plus Gaussian noise: g̃ = ∇f + σ ξ."
+    title.markdown(f"### Data & SGD · {name}")
+    formula.latex(latex)
+    if present:
+        style.explain(about, True, "About this problem")
+    else:
+        title.caption(about)
 
 
 def share_box(cfg: DataConfig) -> None:
@@ -204,7 +213,8 @@ def render() -> None:
     data_controls.save(cfg)
     classroom.student_box("data", cfg)  # class mode: the joined class's submit box
     share_box(cfg)
-    header(cfg)
+    present = setup.presenting()
+    header(cfg, present)
     notices_box(data_controls.notices())
     controls = cfg.controls() if cfg.is_data else ()
     specs = tuple(compute.specs(cfg))
@@ -216,7 +226,7 @@ def render() -> None:
     with st.spinner(f"Running {cfg.seeds} seeds at every learning rate (a first run compiles)…"):
         runs = [seed_runs(s) for s in specs]
     cfg_key = (cfg.problem, controls, cfg.surface if not cfg.is_data else "")
-    live_race(cfg, cfg_key, specs)
+    live_race(cfg, cfg_key, specs, present)
     for r in runs:
         if (bad := int((r.diverged_at >= 0).sum())) > 0:
             st.warning(
@@ -224,8 +234,9 @@ def render() -> None:
                 "smaller learning rate.",
                 icon=":material/warning:",
             )
-    st.markdown("#### What to notice")
-    st.markdown(explanation(cfg))
+    if not present:
+        st.markdown("#### What to notice")
+    style.explain(explanation(cfg), present, "What to notice")
     if cfg.is_data and specs:
         name = regime(cfg.batch, cfg.n_points)
         st.markdown(f"#### The model at one step ({name}, mean of {cfg.seeds} seeds bold)")

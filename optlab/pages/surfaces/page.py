@@ -52,8 +52,12 @@ def render() -> None:
     surface = surface_of(cfg)
     title, formula = st.columns([2, 3], vertical_alignment="center")
     title.markdown(f"### {surface.display}")
-    title.caption(surface.description if cfg.surface != CUSTOM else custom_controls.CAPTION)
     formula.latex(surface.latex)
+    about = surface.description if cfg.surface != CUSTOM else custom_controls.CAPTION
+    if cfg.present:  # projector mode: the race above the fold, the text one click away
+        style.explain(about, True, "About this surface")
+    else:
+        title.caption(about)
     live(lr_slot, share_slot)
 
 

@@ -45,6 +45,7 @@ def live(cfg: Config) -> int:
         "frame_ms": cfg.frame_ms,
         "sliders": not cfg.hidden("hparams"),
         "click": not cfg.hidden("start"),
+        "fit": cfg.present,  # projector mode: the race fits the window (race.js ``layout``)
     }
     return race_ui.live_race(
         "race", race_id=race_id, race=data,

@@ -158,7 +158,7 @@ function build(root, header) {
   const opts = el("div", "olr-opts");
   const status = el("div", "olr-status");
   status.setAttribute("aria-live", "polite");
-  return { charts, map, loss, play, step, stepLabel, readout, opts, status };
+  return { charts, map, loss, bar, play, step, stepLabel, readout, opts, status };
 }
 
 function optionRows(dom, meta, ui, sliders) {
@@ -222,6 +222,7 @@ export default function (component) {
     parentElement.appendChild(root);
   }
   root.style.setProperty("--olr-font", `${header.ui.font}px`);
+  root.classList.toggle("olr-fit", !!header.ui.fit);
   perf.renders += 1;
 
   // What the user set survives re-invocations. The server's values win, except while the
@@ -259,9 +260,19 @@ export default function (component) {
 
   // --- geometry -------------------------------------------------------------------------
   const font = header.ui.font;
+  // Projector mode (``ui.fit``): the sliders stand in a column beside the charts, and the
+  // charts take the height left between the race's top and the bottom of the window, so
+  // map, loss curves, Play and sliders are all seen without scrolling (``ui.height`` caps it).
   function layout() {
-    const width = Math.max(320, root.clientWidth || 900);
-    const h = header.ui.height;
+    const fit = !!header.ui.fit;
+    const width = Math.max(320, (fit ? dom.charts.clientWidth : root.clientWidth) || 900);
+    let h = header.ui.height;
+    if (fit) {
+      const top = root.getBoundingClientRect().top + window.scrollY;
+      const room = window.innerHeight - top - dom.bar.offsetHeight - 1.2 * font;
+      h = Math.round(Math.max(240, Math.min(h, room)));
+      dom.opts.style.maxHeight = `${h + dom.bar.offsetHeight}px`; // more sliders: it scrolls
+    }
     const mapW = Math.round(width * 0.56);
     return { width, h, mapW, lossW: width - mapW - 8 };
   }
@@ -514,7 +525,7 @@ export default function (component) {
   }
 
   function drawSensitivity(row, o, i) {
-    const w = Math.max(160, row.sens.clientWidth || 240), h = Math.round(2.8 * font);
+    const w = Math.max(160, row.sens.clientWidth || 240), h = Math.round((header.ui.fit ? 1.3 : 2.8) * font);
     row.sens.style.width = "";
     const ctx = sizeCanvas(row.sens, w, h);
     const G = o.grid.length;
@@ -660,7 +671,12 @@ export default function (component) {
   draw();
   const observer = new ResizeObserver(() => draw());
   observer.observe(root);
+  const onWindow = () => draw(); // fit mode follows the window's height too
+  window.addEventListener("resize", onWindow);
   // A commit still waiting on its timer is kept (it lives in ``ui``): the next invocation's
   // closures serve the same race.
-  return () => observer.disconnect();
+  return () => {
+    observer.disconnect();
+    window.removeEventListener("resize", onWindow);
+  };
 }

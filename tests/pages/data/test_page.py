@@ -270,3 +270,16 @@ def test_shared_link_restores_the_setup():
     assert race_probe.header(at)["current"]["gd"] == grid.index(0.02)
     assert at.slider(key="d.at").value == 7
     assert dict(at.query_params) == query
+
+
+@pytest.mark.parametrize("page_name", ["data", "surfaces"])
+def test_projector_mode_folds_the_text_and_fits_the_race(page_name):
+    """``present=1``: the description is in an expander (not above the race) and the race
+    is told to fit the window (the browser half: tests/browser/test_projector.py)."""
+    shown = open_page(page_name, {"opt": "gd"})
+    presented = open_page(page_name, {"opt": "gd", "present": "1"})
+    about = "About this problem" if page_name == "data" else "About this surface"
+    assert about not in [e.label for e in shown.expander]
+    assert about in [e.label for e in presented.expander]
+    assert not race_probe.header(shown)["ui"]["fit"]
+    assert race_probe.header(presented)["ui"]["fit"]
