@@ -23,7 +23,7 @@ from optlab.shell import race as race_ui
 from optlab.shell.state import force, seed
 from optlab.shell.widgets import fmt_value, notices_box
 from optlab.viz import data as plots_data
-from optlab.viz import live
+from optlab.viz import live, tables
 from optlab.viz.colormap import SurfaceImage
 from optlab.viz.style import image_bounds
 from surfaces import SURFACES
@@ -196,11 +196,33 @@ def fit_panel() -> None:
     st.plotly_chart(fig, key="d.fit", config=CHART_CONFIG, theme=None)
 
 
+def divergence_banner(runs: list[SeedRuns]) -> None:
+    """One compact banner for every optimizer with diverged seeds."""
+    gone = [(r.label, int((r.diverged_at >= 0).sum()), len(r.diverged_at)) for r in runs]
+    parts = [f"**{label}** in {bad} of {k} seeds" for label, bad, k in gone if bad > 0]
+    if parts:
+        st.warning(
+            f"Diverged: {', '.join(parts)}. Try a smaller learning rate.",
+            icon=":material/warning:",
+        )
+
+
+SUMMARY_GONE = ("final loss (mean)", "± std over seeds", "mean end → minimum")
+
+
 def summary_table(cfg: DataConfig, runs: list[SeedRuns]) -> None:
+    """The summary as text for people (``viz.tables``): a row whose seeds all diverged says so
+    instead of showing inf or 1e+25."""
     view = compute.view(cfg.problem, cfg.controls() if cfg.is_data else (), cfg.surface)
     m = view.minima[0] if view.minima else None
     rows = [compute.summary(r, (m.x, m.y) if m else None) for r in runs]
-    st.dataframe(pd.DataFrame(rows), hide_index=True)
+    all_gone = {r.label for r in runs if bool((r.diverged_at >= 0).all())}
+    shown = tables.people_rows(
+        rows,
+        diverged=lambda row: "diverged" if row["optimizer"] in all_gone else None,
+        gone=SUMMARY_GONE,
+    )
+    st.dataframe(pd.DataFrame(shown), hide_index=True)
     st.caption(
         "*spread of end points*: RMS distance of the K final iterates from their mean — the "
         "size of the noise ball. *mean end → minimum*: how far the average end point is from "
@@ -227,13 +249,7 @@ def render() -> None:
         runs = [seed_runs(s) for s in specs]
     cfg_key = (cfg.problem, controls, cfg.surface if not cfg.is_data else "")
     live_race(cfg, cfg_key, specs, present)
-    for r in runs:
-        if (bad := int((r.diverged_at >= 0).sum())) > 0:
-            st.warning(
-                f"**{r.label}** diverged in {bad} of {len(r.diverged_at)} seeds: try a "
-                "smaller learning rate.",
-                icon=":material/warning:",
-            )
+    divergence_banner(runs)
     if not present:
         st.markdown("#### What to notice")
     style.explain(explanation(cfg), present, "What to notice")

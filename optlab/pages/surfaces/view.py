@@ -16,7 +16,7 @@ from optlab.pages.surfaces import compute, controls, figures, state
 from optlab.shell import race as race_ui
 from optlab.shell.state import force
 from optlab.viz import live as live_data
-from optlab.viz import overlays, style
+from optlab.viz import overlays, style, tables
 
 CHART_CONFIG = {"displaylogo": False, "scrollZoom": False}
 EFF_STEP_HELP = (
@@ -60,14 +60,22 @@ def view3d(cfg: Config) -> None:
     st.plotly_chart(fig, key="view3d_chart", config=CHART_CONFIG, theme=None)
 
 
+def divergence_text(trajs: list[Trajectory]) -> str | None:
+    """One line for every diverged optimizer ("**GD** diverged at step 12, **Adam** at step
+    40"), or ``None`` when none did."""
+    gone = [t for t in trajs if t.diverged_at is not None]
+    if not gone:
+        return None
+    first, *rest = gone
+    parts = [f"**{first.label}** diverged at step {first.diverged_at}"]
+    parts += [f"**{t.label}** at step {t.diverged_at}" for t in rest]
+    return ", ".join(parts) + ": try a smaller learning rate, gradient clipping or a warm-up."
+
+
 def divergence_warnings(trajs: list[Trajectory]) -> None:
-    for t in trajs:
-        if t.diverged_at is not None:
-            st.warning(
-                f"**{t.label}** diverged at step {t.diverged_at}: try a smaller learning rate, "
-                "gradient clipping or a schedule with warmup.",
-                icon=":material/warning:",
-            )
+    """One compact banner for all diverged optimizers (four stacked ones pushed the chart down)."""
+    if (text := divergence_text(trajs)) is not None:
+        st.warning(text, icon=":material/warning:")
 
 
 @st.fragment
@@ -118,23 +126,26 @@ def hessian_note(cfg: Config, traj: Trajectory, step: int) -> None:
         st.markdown(overlays.point_note(info, step))
 
 
+RESULT_GONE = ("final loss", "distance to minimum", "path length")
+
+
 def results_table(rows: list[dict]) -> None:
-    df = pd.DataFrame(rows)
+    """The results as text for people (``viz.tables``): four significant figures, and a
+    diverged run's final loss, distance and path length read "diverged at step k"."""
+    shown = tables.people_rows(
+        rows,
+        diverged=lambda r: None if r.get("status", "ok") == "ok" else r["status"],
+        gone=RESULT_GONE,
+        formats={"steps to tolerance": lambda v: "never" if v is None else str(v)},
+    )
     st.dataframe(
-        df,
+        pd.DataFrame([{k: v for k, v in r.items() if k != "status"} for r in shown]),
         hide_index=True,
-        column_config={
-            "final loss": st.column_config.NumberColumn(format="%.4g"),
-            "best loss": st.column_config.NumberColumn(format="%.4g"),
-            "distance to minimum": st.column_config.NumberColumn(format="%.4g"),
-            "steps to tolerance": st.column_config.NumberColumn(format="%d"),
-            "path length": st.column_config.NumberColumn(format="%.3g"),
-        },
     )
     st.caption(
         "*steps to tolerance*: first step whose loss is within 10⁻³ of the best known minimum "
-        "(None: never). *distance to minimum*: from the final point to the nearest known "
-        "global minimum."
+        "(never: not within the run). *distance to minimum*: from the final point to the "
+        "nearest known global minimum."
     )
 
 

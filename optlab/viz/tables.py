@@ -1,0 +1,49 @@
+"""Results tables for people: every cell is text, numbers to four significant figures, and a
+diverged run says so instead of showing ``2.4093324716474174e+25`` (Streamlit would also
+flag such a number with a "larger than 2^53" triangle)."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Mapping, Sequence
+
+MISSING = "—"
+
+
+def number(v) -> str:
+    """``v`` to four significant figures; ``None`` / NaN: a dash, ±inf: ∞ with its sign."""
+    if v is None:
+        return MISSING
+    if isinstance(v, bool | str):
+        return str(v)
+    if isinstance(v, int):
+        return str(v)
+    v = float(v)
+    if math.isnan(v):
+        return MISSING
+    if math.isinf(v):
+        return "∞" if v > 0 else "−∞"
+    return f"{v:.4g}"
+
+
+def people_rows(
+    rows: Sequence[Mapping],
+    diverged: Callable[[Mapping], str | None] = lambda row: None,
+    gone: Sequence[str] = (),
+    formats: Mapping[str, Callable[[object], str]] | None = None,
+) -> list[dict[str, str]]:
+    """``rows`` with every value as text. For a row where ``diverged(row)`` returns a text
+    (e.g. "diverged at step 12"), the columns in ``gone`` (what a diverged run has no
+    meaningful value for) show that text instead of a number. ``formats`` overrides the
+    formatting of single columns."""
+    formats = formats or {}
+    out = []
+    for row in rows:
+        why = diverged(row)
+        out.append(
+            {
+                k: why if why is not None and k in gone else formats.get(k, number)(v)
+                for k, v in row.items()
+            }
+        )
+    return out
