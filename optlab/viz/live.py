@@ -42,6 +42,7 @@ from collections.abc import Mapping, Sequence
 
 import numpy as np
 
+from optlab.core.schedules import SCHEDULES
 from optlab.viz.style import LossAxis, subsample
 
 BUDGET_BYTES = 250_000  # the paths of one structural change, whatever the optimizer count
@@ -273,3 +274,15 @@ def seed_race_data(
         "equal": bool(equal), "axis_titles": list(axis_titles),
     }  # fmt: skip
     return meta, arrays
+
+
+def add_schedule(
+    meta: dict, arrays: dict[str, np.ndarray], schedule: str, steps: int, params=None
+) -> None:
+    """Ship the learning-rate schedule's multiplier η(t)/η per step (``sched``) when it is
+    not constant: the race draws it under the loss curves on the same step axis."""
+    spec = SCHEDULES.get(schedule)
+    if spec is None or schedule == "constant":
+        return
+    arrays["sched"] = np.asarray(spec.multipliers(int(steps), **dict(params or {})), np.float32)
+    meta["schedule"] = spec.display.lower()

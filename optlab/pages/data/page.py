@@ -73,6 +73,8 @@ def race_data(cfg_key: tuple, specs: tuple[SeedSpec, ...], log_loss: bool, sampl
         equal=problem == "surface",  # w and b have different units: fill the panel
         axis_titles=("x", "y") if problem == "surface" else ("w (slope)", "b (intercept)"),
     )  # fmt: skip
+    if specs:
+        live.add_schedule(*data, specs[0].schedule, specs[0].steps)
     return live.digest("data", cfg_key, specs, log_loss, sample), data
 
 

@@ -73,6 +73,7 @@ def lr_race(skey: RunKey, log_loss: bool, theory: bool = False) -> tuple[str, tu
             with np.errstate(over="ignore", invalid="ignore"):  # a diverging prediction: inf
                 pred[:, : len(idx)] = curves[:, idx]
             arrays[f"pred{i}"] = pred
+    live.add_schedule(meta, arrays, skey.schedule, skey.steps, dict(skey.schedule_params))
     return live.digest("surfaces", skey, log_loss, theory), (meta, arrays)
 
 

@@ -429,6 +429,7 @@ export default function (component) {
     for (const v of ax.log ? logTicks(yLo, yHi) : niceTicks(yLo, yHi, 5)) {
       ctx.beginPath(); ctx.moveTo(m.l, f.py(v)); ctx.lineTo(m.l + pw, f.py(v)); ctx.stroke();
     }
+    drawSchedule(ctx, f);
     const notes = [];
     let predicted = false;
     meta.opts.forEach((o, i) => {
@@ -522,6 +523,37 @@ export default function (component) {
       ctx.fillText("dashed: the theory's prediction", m.l + pw - 6, m.t + ph - 6);
     }
     axes(ctx, f, "step", ax.title, (v) => fmt(v), ax.log);
+  }
+
+  // The lr schedule (``sched``: η(t)/η per step, shipped when it is not constant), a grey
+  // area along the bottom quarter of the loss plot on the same step axis, so warm-up and
+  // decay line up with what they do to the loss.
+  function drawSchedule(ctx, f) {
+    const mult = race.arrays.sched;
+    if (!mult || !mult.length) return;
+    let top = 0;
+    for (const v of mult) if (isFinite(v) && v > top) top = v;
+    if (!(top > 0)) return;
+    const base = f.m.t + f.ph, band = 0.25 * f.ph;
+    const Y = (v) => base - (Math.max(0, isFinite(v) ? v : 0) / top) * band;
+    ctx.beginPath();
+    ctx.moveTo(f.px(0), base);
+    mult.forEach((v, t) => ctx.lineTo(f.px(t), Y(v)));
+    ctx.lineTo(f.px(mult.length - 1), base);
+    ctx.closePath();
+    ctx.fillStyle = "rgba(0, 0, 0, 0.07)";
+    ctx.fill();
+    ctx.strokeStyle = "#888";
+    ctx.lineWidth = 1.5;
+    ctx.beginPath();
+    mult.forEach((v, t) => (t ? ctx.lineTo(f.px(t), Y(v)) : ctx.moveTo(f.px(t), Y(v))));
+    ctx.stroke();
+    ctx.fillStyle = "#555";
+    ctx.font = `${Math.round(font * 0.72)}px sans-serif`;
+    ctx.textAlign = "right";
+    ctx.textBaseline = "bottom";
+    ctx.fillText(`grey: learning rate η(t)/η (${meta.schedule || "schedule"})`, f.m.l + f.pw - 6, base - band - 2);
+    perf.schedule = mult.length;
   }
 
   function drawSensitivity(row, o, i) {

@@ -13,9 +13,12 @@ import pytest
 from optlab.config.surfaces import default_config, engine_settings, surface_of, with_optimizers
 from optlab.core import engine
 from optlab.core.params import value_grid
+from optlab.core.schedules import SCHEDULES
 from optlab.pages.surfaces import compute
 from optlab.viz import live
+from tests.pages.surfaces import race_probe
 from tests.pages.surfaces.race_probe import run_at
+from tests.support.apptest import open_page
 
 
 def exact(cfg, opt: str, lr: float) -> engine.Trajectory:
@@ -95,3 +98,17 @@ def test_the_theory_curves_follow_the_grid_on_a_quadratic():
             np.testing.assert_allclose(pred, drawn["loss"], rtol=1e-4, atol=1e-6)
     _, (_, plain) = compute.lr_race(compute.structure(cfg.run_key()), True, False)
     assert not any(k.startswith("pred") for k in plain)
+
+
+def test_a_schedule_is_shipped_for_the_loss_plot_and_constant_is_not():
+    """The lr curve drawn under the loss curves (13.10): η(t)/η per step, on the same step
+    axis as the loss (one value per step), only when the schedule is not constant."""
+    at = open_page("surfaces", {"opt": "gd", "sched": "cosine", "steps": "120"})
+    meta, arrays = race_probe.race(at)
+    want = SCHEDULES["cosine"].multipliers(120)
+    assert arrays["sched"].shape == (120,)
+    np.testing.assert_allclose(arrays["sched"], want, rtol=1e-6)
+    assert want[0] > want[-1]  # a decay: the curve is not flat
+    assert "cosine" in meta["schedule"]
+    at = open_page("surfaces", {"opt": "gd", "steps": "120"})
+    assert "sched" not in race_probe.race(at)[1]
