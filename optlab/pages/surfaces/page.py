@@ -31,6 +31,12 @@ SHARE_NOTE = (
 )
 
 
+VIEW3D_NOTE = (
+    "A still picture: the whole paths at the learning rates last released, drawn on the "
+    "surface. It does not follow Play or the step scrubber above; drag to turn it."
+)
+
+
 def share_box(cfg) -> None:
     widgets.share_box(to_query(cfg), SHARE_NOTE, expanded=cfg.present)
 
@@ -100,6 +106,7 @@ def details(cfg: Config, trajs) -> None:
     """Below the race: the 3-D view, the optimizer's state, the results, the exports."""
     if cfg.view3d:
         st.markdown("#### In 3-D")
+        st.caption(VIEW3D_NOTE)
         view.view3d(cfg)
     if not trajs:
         return

@@ -152,6 +152,7 @@ def test_display_controls(at):
     at.toggle(key="view3d").set_value(True).run()
     assert not at.exception
     assert len(at.get("plotly_chart")) == n_charts + 1
+    assert any("does not follow Play" in c.value for c in at.caption)  # says it is still
     at.toggle(key="view3d").set_value(False).run()
 
 
