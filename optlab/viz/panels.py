@@ -12,6 +12,7 @@ import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
 from optlab.viz.colormap import eval_grid, loss_floor, plotly_colorscale
+from optlab.viz.effstep import decade_range, resolved_eff_step
 from optlab.viz.paths import clip_path
 from optlab.viz.style import (
     AXIS,
@@ -184,7 +185,7 @@ def state_figure(
             "yanchor": "top",
             "font": {"size": FONT - 1},
         },
-        margin={"l": 60, "r": 20, "t": 70, "b": 40},
+        margin={"l": 75, "r": 20, "t": 70, "b": 55},  # room for the tick labels (13.6)
         hovermode="closest",
         **map_axes(view),
     )
@@ -210,7 +211,7 @@ def eff_step_figure(traj: Trajectory, *, height: int = 480) -> go.Figure:
         ][:rows],
     )
     idx = subsample(len(traj.grad), 2000)
-    eff = traj.eff_step[idx] if len(idx) else np.zeros((0, 2))
+    eff = resolved_eff_step(traj)[idx] if len(idx) else np.zeros((0, 2))
     xs = idx.tolist()
     for c, (name, color) in enumerate((("x", "#1f77b4"), ("y", "#d62728"))):
         if eff.shape[1] > c:
@@ -250,7 +251,10 @@ def eff_step_figure(traj: Trajectory, *, height: int = 480) -> go.Figure:
                 row=2,
                 col=1,
             )
-    fig.update_yaxes(type="log", exponentformat="power", **AXIS)
+    # One label per decade (no cluttered "2 5" minor labels), and at least ~1.5 decades
+    # shown: a flat η must look flat, not like spikes in a 0.1 % window.
+    fig.update_yaxes(type="log", exponentformat="power", dtick=1, **AXIS)
+    fig.update_yaxes(range=decade_range(eff, traj.lr[idx]), row=1, col=1)
     fig.update_xaxes(**AXIS)
     fig.update_xaxes(title={"text": "step"}, row=rows, col=1)
     fig.update_annotations(font={"size": FONT})
@@ -258,7 +262,7 @@ def eff_step_figure(traj: Trajectory, *, height: int = 480) -> go.Figure:
         template="none",
         height=height,
         font={"size": FONT},
-        margin={"l": 70, "r": 20, "t": 40, "b": 50},
+        margin={"l": 80, "r": 20, "t": 70, "b": 50},
         hovermode="x unified",
         legend={"x": 1.02, "y": 1, "xanchor": "left"},
     )

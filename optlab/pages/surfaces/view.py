@@ -24,7 +24,8 @@ EFF_STEP_HELP = (
     "unit of gradient, |Δθᵢ| / |gᵢ|. For plain GD it equals the learning rate η; momentum "
     "grows it along consistent directions; Adam-style methods divide by a running RMS of the "
     "gradient, so each coordinate gets its own step: large where gradients are small, small "
-    "where they are large."
+    "where they are large. Gaps: steps too small for 32-bit floats to measure next to θ "
+    "(near the minimum), where the ratio would be rounding noise."
 )
 
 
