@@ -93,7 +93,44 @@ def warm_surface_pairs() -> None:
             )
 
 
+def _page_compute(package: str):
+    """A page's pure ``compute`` module, imported by module name (as ``navigation`` imports
+    pages: the shell never imports a page), so a warm-up runs exactly what the page runs."""
+    import importlib
+
+    return importlib.import_module(f"optlab.pages.{package}.compute")
+
+
+def warm_data_default() -> None:
+    """The Data & SGD page's first visit: every default optimizer's K seeds over its
+    learning-rate grid (the live race's data, one vmapped sweep each) and the loss map."""
+    from optlab.config.data import default_data_config
+
+    compute = _page_compute("data")
+    cfg = default_data_config()
+    for spec in compute.specs(cfg):
+        compute.lr_seed_grid(compute.structural(spec))
+    controls = cfg.controls() if cfg.is_data else ()
+    compute.loss_image(cfg.problem, controls, cfg.surface if not cfg.is_data else "")
+
+
+def warm_deepnets_default() -> None:
+    """The Deep nets page's depth defaults, one run at a time as the page trains them
+    (``optlab.pages.deepnets.compute.histories``: one compiled program per run)."""
+    from optlab.config import deepnets as dn
+    from optlab.nets import train
+
+    n = dn.DeepNetsConfig().net
+    net, ds, settings = dn.depth_net(n), dn.depth_data(n), dn.depth_settings(n)
+    for run in dn.depth_runs(n):
+        train.train(net, ds, [run], settings)
+
+
+# In order: Surfaces default (its run, then its lr grids), Data & SGD default, Deep nets
+# default, the Transformer's, then the long surface x optimizer tail.
 WARMUPS.insert(WARMUPS.index(warm_surfaces_default) + 1, warm_surfaces_live)
+WARMUPS.insert(WARMUPS.index(warm_surfaces_live) + 1, warm_data_default)
+WARMUPS.insert(WARMUPS.index(warm_data_default) + 1, warm_deepnets_default)
 WARMUPS.append(warm_surface_pairs)  # keep last: the tail everything else goes before
 
 

@@ -92,7 +92,8 @@ def live(lr_slot, share_slot) -> None:
     notices_box(state.notices())
     if not cfg.optimizers:
         view.empty_state()
-    view.live(cfg)
+    with st.spinner("Preparing the race… (a fresh server compiles it first)"):
+        view.live(cfg)  # the title above is already shown; the spinner only after 0.5 s
     trajs = compute.compute(cfg.run_key()) if cfg.optimizers else []
     view.divergence_warnings(trajs)
     if cfg.theory:
