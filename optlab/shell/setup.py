@@ -20,10 +20,19 @@ def cache_dir() -> str:
     return os.environ.get("OPTLAB_JAX_CACHE", str(Path.home() / ".cache" / "optlab" / "jax"))
 
 
+# A size cap turns on JAX's cache eviction, and with it the inter-process file lock around every
+# read and write: without it an entry is written in place, and a process (another server behind
+# nginx, a warm-up thread's neighbour, the test suite beside its servers) that reads it half
+# written crashes in XLA's deserialiser (seen here as a segfault in ``get_executable_and_time``).
+CACHE_MAX_BYTES = 4 << 30
+
+
 def enable_compilation_cache() -> None:
-    """Keep XLA executables on disk so a fresh server process starts warm."""
+    """Keep XLA executables on disk so a fresh server process starts warm (shared safely by
+    every process that uses the same directory)."""
     jax.config.update("jax_compilation_cache_dir", cache_dir())
     jax.config.update("jax_persistent_cache_min_compile_time_secs", 0)
+    jax.config.update("jax_compilation_cache_max_size", CACHE_MAX_BYTES)
 
 
 PRESENT = "_optlab_present"
