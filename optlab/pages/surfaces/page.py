@@ -94,6 +94,8 @@ def live(lr_slot, share_slot) -> None:
         view.empty_state()
     with st.spinner("Preparing the race… (a fresh server compiles it first)"):
         view.live(cfg)  # the title above is already shown; the spinner only after 0.5 s
+    if cfg.optimizers:
+        view.hint(cfg)
     trajs = compute.compute(cfg.run_key()) if cfg.optimizers else []
     view.divergence_warnings(trajs)
     if cfg.theory:

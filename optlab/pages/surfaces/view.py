@@ -56,6 +56,18 @@ def live(cfg: Config) -> int:
     )  # fmt: skip
 
 
+def hint(cfg: Config) -> None:
+    """The one "what to do" line, in the main area under the race (13.8)."""
+    parts = []
+    if not cfg.hidden("hparams"):
+        parts.append("drag a learning-rate slider and watch its path bend as you move")
+    if not cfg.hidden("start"):
+        parts.append("click the map to start there")
+    parts.append("▶ Play replays the race")
+    text = "; ".join(parts)
+    st.caption(f"**Try it:** {text}.")
+
+
 def view3d(cfg: Config) -> None:
     fig = figures.view3d(cfg.run_key(), cfg.present)
     st.plotly_chart(fig, key="view3d_chart", config=CHART_CONFIG, theme=None)

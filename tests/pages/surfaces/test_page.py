@@ -153,6 +153,7 @@ def test_display_controls(at):
     assert not at.exception
     assert len(at.get("plotly_chart")) == n_charts + 1
     assert any("does not follow Play" in c.value for c in at.caption)  # says it is still
+    assert any("drag a learning-rate slider" in c.value for c in at.caption)  # what to do
     at.toggle(key="view3d").set_value(False).run()
 
 
