@@ -416,7 +416,7 @@ export default function (component) {
 
   function drawLoss(L) {
     const ctx = sizeCanvas(dom.loss, L.lossW, L.h);
-    const m = { l: 3.6 * font, r: 12, t: 10, b: 2.6 * font };
+    const m = { l: 3.6 * font, r: Math.max(12, 1.1 * font), t: 10, b: 2.6 * font }; // r: room for the last step label
     const pw = L.lossW - m.l - m.r, ph = L.h - m.t - m.b;
     const f = { m, pw, ph, x0: 0, x1: T, y0: yLo, y1: yHi,
       px: (x) => m.l + (x / Math.max(T, 1)) * pw,
