@@ -366,8 +366,10 @@ def lr_curve_spec(
             "yanchor": "bottom", "showarrow": False, "text": f"{text} = {value:.3g}",
             "font": {"size": 12, "color": "#d62728"},
         })  # fmt: skip
-    # above the plot, one to a row: two to a row cut "Momentum" to "Momentu" in the sidebar
-    legend_rows = len(lrs) if len(lrs) > 1 else 0
+    # above the plot: two short names to a row, else one to a row (two to a row cut
+    # "Momentum" to "Momentu" in the sidebar)
+    per_row = 2 if max((len(str(k)) for k in lrs), default=0) <= 6 else 1
+    legend_rows = -(-len(lrs) // per_row) if len(lrs) > 1 else 0
     layout = {
         "template": NO_TEMPLATE,
         "height": height + 24 * legend_rows,
@@ -385,7 +387,7 @@ def lr_curve_spec(
         # above, not beside: a legend at the side squeezes the plot in a narrow sidebar
         "legend": {
             "orientation": "h", "x": 0, "xanchor": "left", "y": 1.02, "yanchor": "bottom",
-            "entrywidth": 1, "entrywidthmode": "fraction", "itemwidth": 30,
+            "entrywidth": 1 / per_row, "entrywidthmode": "fraction", "itemwidth": 30,
             "font": {"size": 13},
         },
         "showlegend": len(lrs) > 1,
