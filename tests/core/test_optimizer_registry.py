@@ -34,3 +34,19 @@ def test_spec_is_consistent(name):
 def test_colors_are_distinct():
     colors = [s.color.lower() for s in OPTIMIZERS.values()]
     assert len(set(colors)) == len(colors)
+
+
+def test_check_runs_reads_hyperparameters_given_as_a_mapping_or_as_pairs():
+    from types import SimpleNamespace
+
+    from optlab.core.optimizers import check_runs
+
+    pairs = SimpleNamespace(label="a", optimizer="gd", hparams=(("learning_rate", 0.5),))
+    mapping = SimpleNamespace(label="b", optimizer="adam", hparams={"learning_rate": 0.01})
+    check_runs([pairs, mapping], "test")  # both forms accepted
+    with pytest.raises(TypeError, match="no hyperparameter"):
+        check_runs([SimpleNamespace(label="c", optimizer="gd", hparams={"beta": 0.9})], "test")
+    with pytest.raises(ValueError, match="unique"):
+        check_runs([pairs, pairs], "test")
+    with pytest.raises(ValueError, match="Hessian"):
+        check_runs([SimpleNamespace(label="n", optimizer="newton")], "test")

@@ -5,8 +5,6 @@ from __future__ import annotations
 
 import asyncio
 
-import pytest
-
 from optlab.shell import startup
 
 
@@ -66,11 +64,6 @@ def test_the_data_warmup_covers_the_data_pages_first_visit(compile_counter):
     assert compile_counter.count == before
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="core.optimizers.check_runs reads a Run's hparams pairs as names (7ac6757): the "
-    "depth runs are refused with 'GD has no hyperparameter(s) [('learning_rate', 0.5)]'",
-)
 def test_the_deepnets_warmup_covers_the_depth_defaults(compile_counter):
     from optlab.config import deepnets as dn
     from optlab.nets import train

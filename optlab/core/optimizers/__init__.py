@@ -26,7 +26,7 @@ def check_runs(runs, model: str) -> None:
         spec = OPTIMIZERS[r.optimizer]
         if spec.needs_hessian:
             raise ValueError(f"{spec.display} needs a Hessian: not available for the {model}")
-        unknown = set(getattr(r, "hparams", {})) - {h.name for h in spec.hparams}
+        unknown = set(dict(getattr(r, "hparams", {}))) - {h.name for h in spec.hparams}
         if unknown:
             raise TypeError(f"{spec.display} has no hyperparameter(s) {sorted(unknown)}")
 
