@@ -100,8 +100,10 @@ def live(lr_slot, share_slot) -> None:
     view.divergence_warnings(trajs)
     if cfg.theory:
         controls.theory_notes(cfg)
-    share(share_slot, cfg)
     details(cfg, trajs)
+    # After the panels: "Inside the optimizer" writes its optimizer and step into the saved
+    # configuration, and the share link must hold them (it lagged the address bar by one).
+    share(share_slot, state.load())
     controls.lr_curve(lr_slot, cfg)
 
 
