@@ -6,12 +6,13 @@ A page draws these; it never writes its own copy (one look, one behaviour, one t
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping, Sequence
 from urllib.parse import urlencode
 
 import streamlit as st
 
-from optlab.core.params import HParam, snap, value_grid
+from optlab.config.links import fmt_num
+from optlab.core.params import HParam, snap, snap_grid, value_grid
 from optlab.core.schedules import SCHEDULES
 from optlab.shell.state import seed
 from optlab.viz import race
@@ -53,6 +54,12 @@ def params_widgets(specs: tuple[HParam, ...], values: Pairs, prefix: str) -> Pai
         (p.name, hparam_widget(p, f"{prefix}.{p.name}", current.get(p.name, p.default)))
         for p in specs
     )
+
+
+def grid_slider(label: str, grid: Sequence, value, key: str, fmt: Callable = fmt_num, **kw):
+    """A select-slider over ``grid`` seeded with ``value`` (snapped onto the grid)."""
+    seed(key, type(grid[0])(snap_grid(grid, value)))
+    return st.select_slider(label, options=list(grid), key=key, format_func=fmt, **kw)
 
 
 def schedule_widgets(key: str, schedule: str, params: Pairs) -> tuple[str, Pairs]:

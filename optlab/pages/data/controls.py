@@ -8,7 +8,7 @@ the shared session state. On a session's first visit the URL is parsed
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Mapping
 from dataclasses import replace
 
 import streamlit as st
@@ -34,11 +34,11 @@ from optlab.config.data import (
     to_data_query,
     with_optimizers,
 )
-from optlab.config.links import fmt_num
 from optlab.core.optimizers import OPTIMIZERS
 from optlab.core.params import snap_grid, value_grid
 from optlab.core.schedules import SCHEDULES
 from optlab.shell.state import UrlState, force, seed
+from optlab.shell.widgets import grid_slider
 from surfaces import SURFACES
 
 REGIME_COLORS = {"SGD": "red", "mini-batch": "orange", "full-batch GD": "green"}
@@ -55,12 +55,6 @@ CFG, LOADED, NOTICES = STATE.keys
 
 # ---------------------------------------------------------------------------------------------
 # Widgets.
-
-
-def grid_slider(label: str, grid: Sequence, value, key: str, fmt: Callable = fmt_num, **kw):
-    """A select-slider over ``grid`` seeded with ``value`` (snapped onto the grid)."""
-    seed(key, type(grid[0])(snap_grid(grid, value)))
-    return st.select_slider(label, options=list(grid), key=key, format_func=fmt, **kw)
 
 
 def problem_group(cfg: DataConfig) -> DataConfig:

@@ -10,7 +10,6 @@ are the shared widgets (``optlab.shell.widgets``).
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
 from dataclasses import replace
 
 import streamlit as st
@@ -42,7 +41,7 @@ from optlab.config.transformer import (
 from optlab.core.optimizers import OPTIMIZERS
 from optlab.shell import widgets
 from optlab.shell.state import UrlState, seed
-from optlab.shell.widgets import schedule_widgets
+from optlab.shell.widgets import grid_slider, schedule_widgets
 from optlab.transformer import lab
 from optlab.transformer.corpus import CORPORA, MAX_CHARS, CorpusError
 from optlab.transformer.data import FULL_BATCH, MAX_FULL_BATCH
@@ -61,11 +60,6 @@ CFG, LOADED, NOTICES = STATE.keys
 
 # ---------------------------------------------------------------------------------------------
 # Widgets.
-
-
-def grid(label: str, options: Sequence, value, key: str, fmt: Callable = fmt_num, **kw):
-    seed(key, value if value in options else options[0])
-    return st.select_slider(label, options=list(options), key=key, format_func=fmt, **kw)
 
 
 def corpus_group(cfg: TfConfig) -> tuple[TfConfig, str | None]:
@@ -96,9 +90,9 @@ def corpus_group(cfg: TfConfig) -> tuple[TfConfig, str | None]:
 
 def model_group(cfg: TfConfig, vocab_size: int | None) -> TfConfig:
     st.subheader("Model", divider="gray")
-    n_layer = grid("Layers", LAYERS, cfg.n_layer, "t.layers", str)
-    d_model = grid("Width d_model", D_MODELS, cfg.d_model, "t.d", str)
-    n_head = grid(
+    n_layer = grid_slider("Layers", LAYERS, cfg.n_layer, "t.layers", str)
+    d_model = grid_slider("Width d_model", D_MODELS, cfg.d_model, "t.d", str)
+    n_head = grid_slider(
         "Attention heads",
         HEADS,
         cfg.n_head,
@@ -106,8 +100,8 @@ def model_group(cfg: TfConfig, vocab_size: int | None) -> TfConfig:
         str,
         help="d_model is split evenly between the heads.",
     )
-    ctx = grid("Context length (characters)", CTXS, cfg.ctx, "t.ctx", str)
-    dropout = grid("Dropout", DROPOUTS, cfg.dropout, "t.dropout")
+    ctx = grid_slider("Context length (characters)", CTXS, cfg.ctx, "t.ctx", str)
+    dropout = grid_slider("Dropout", DROPOUTS, cfg.dropout, "t.dropout")
     cfg = replace(
         cfg,
         n_layer=int(n_layer),
@@ -137,15 +131,17 @@ def optimizers_group(cfg: TfConfig) -> TfConfig:
     cfg = cfg.with_optimizers(opts)
     lrs = []
     for o in cfg.optimizers:
-        lr = grid(f"{OPTIMIZERS[o].display} · learning rate η", LR_GRID, cfg.lr(o), f"t.lr.{o}")
+        lr = grid_slider(
+            f"{OPTIMIZERS[o].display} · learning rate η", LR_GRID, cfg.lr(o), f"t.lr.{o}"
+        )
         lrs.append((o, float(lr)))
     return replace(cfg, lrs=tuple(lrs))
 
 
 def training_group(cfg: TfConfig) -> TfConfig:
     st.subheader("Training", divider="gray")
-    steps = grid("Steps", STEPS_OPTIONS, cfg.steps, "t.steps", str)
-    chunk = grid(
+    steps = grid_slider("Steps", STEPS_OPTIONS, cfg.steps, "t.steps", str)
+    chunk = grid_slider(
         "Steps per chunk",
         CHUNKS,
         cfg.chunk,
@@ -155,7 +151,7 @@ def training_group(cfg: TfConfig) -> TfConfig:
     )
     cfg = batch_group(replace(cfg, steps=int(steps)))
     cfg = schedule_group(cfg)
-    clip = grid(
+    clip = grid_slider(
         "Clip the global gradient norm at",
         CLIPS,
         cfg.clip,
@@ -174,7 +170,7 @@ def training_group(cfg: TfConfig) -> TfConfig:
     )
     wd_at = cfg.wd_at
     if wd != "off":
-        wd_at = grid("λ", WD_GRID, cfg.wd_at, "t.wd_at")
+        wd_at = grid_slider("λ", WD_GRID, cfg.wd_at, "t.wd_at")
     return replace(
         cfg,
         chunk=int(chunk),
@@ -232,7 +228,7 @@ def finetune_group(cfg: TfConfig) -> TfConfig:
     )
     if not pretrain:
         return replace(cfg, pretrain="")
-    steps = grid("Pretraining steps", PRETRAIN_STEPS, cfg.pretrain_steps, "t.pre_steps", str)
+    steps = grid_slider("Pretraining steps", PRETRAIN_STEPS, cfg.pretrain_steps, "t.pre_steps", str)
     seed("t.scratch", cfg.scratch)
     scratch = st.checkbox(
         "Also train each optimizer from scratch (same steps)",
