@@ -113,9 +113,11 @@ def test_train_is_disabled_while_training_then_samples_and_teacher_forcing_read_
     page.get_by_text("Teacher forcing vs generation", exact=True).click()
     page.wait_for_selector(IDLE, timeout=60_000)
     page.get_by_text("Teacher forcing", exact=False).first.wait_for(timeout=60_000)
-    text = page.locator("[data-testid=stMainBlockContainer]").inner_text()
     assert re.search(r"\d+\+\d+=", page.locator(".st-key-t-tf-text textarea").input_value())
-    assert "first leaves the true text" in text or "never left the true text" in text
+    page.wait_for_function(  # the tab's panel is drawn once it is open
+        "() => /first leaves the true text|never left the true text/.test(document.body.innerText)",
+        timeout=60_000,
+    )
     page.locator(".js-plotly-plot").last.scroll_into_view_if_needed()
     shot(page, tmp_path, "transformer-teacher-1280")
     assert page.get_by_test_id("stException").count() == 0
