@@ -10,6 +10,11 @@ import pytest
 # Servers the tests start (browser tests, the load harness) warm up only what a first visit
 # needs: the full tail of background compiles would hold their GIL for minutes on 2 cores.
 os.environ.setdefault("OPTLAB_WARMUPS", "2")
+# No persistent compilation cache in the test run (the pytest process, which runs app.py through
+# AppTest, and the servers it starts): a process with it on serialises every program it
+# compiles, and in one full run XLA aborted while serialising one of them; tests count
+# compiles and must not depend on what an earlier test left on disk either.
+os.environ["OPTLAB_JAX_CACHE"] = "off"
 
 _COMPILE_EVENT = "/jax/core/compile/backend_compile_duration"
 

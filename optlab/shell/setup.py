@@ -29,7 +29,9 @@ CACHE_MAX_BYTES = 4 << 30
 
 def enable_compilation_cache() -> None:
     """Keep XLA executables on disk so a fresh server process starts warm (shared safely by
-    every process that uses the same directory)."""
+    every process that uses the same directory); ``OPTLAB_JAX_CACHE=off`` keeps none."""
+    if os.environ.get("OPTLAB_JAX_CACHE") == "off":
+        return
     jax.config.update("jax_compilation_cache_dir", cache_dir())
     jax.config.update("jax_persistent_cache_min_compile_time_secs", 0)
     jax.config.update("jax_compilation_cache_max_size", CACHE_MAX_BYTES)

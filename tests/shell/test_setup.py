@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import jax
+from jax._src import compilation_cache
 
 from optlab.shell import setup
 
@@ -21,3 +22,11 @@ def test_the_compilation_cache_locks_its_files(tmp_path, monkeypatch):
     finally:
         for k, v in before.items():
             jax.config.update(k, v)
+        compilation_cache.reset_cache()
+
+
+def test_off_keeps_no_cache(monkeypatch):
+    monkeypatch.setenv("OPTLAB_JAX_CACHE", "off")
+    before = jax.config.jax_compilation_cache_dir
+    setup.enable_compilation_cache()
+    assert jax.config.jax_compilation_cache_dir == before

@@ -6,11 +6,7 @@ compiles are cached in the process, so later fresh runs are quick.
 
 from __future__ import annotations
 
-import os
-
-import jax
 import pytest
-from jax._src import compilation_cache
 from streamlit.testing.v1 import AppTest
 
 from optlab.config.surfaces import CLIP_AT, WD_AT, default_config
@@ -50,25 +46,6 @@ def warnings_text(at: AppTest) -> str:
 
 
 # ---------------------------------------------------------------------------------------------
-
-
-@pytest.fixture(autouse=True, scope="module")
-def _private_jax_cache(tmp_path_factory):
-    """app.py turns on JAX's persistent compilation cache for the process: point it at a
-    temporary directory and turn it off again afterwards, so later test modules (which count
-    compiles) see a process without it."""
-    names = ("jax_compilation_cache_dir", "jax_persistent_cache_min_compile_time_secs")
-    saved = {n: getattr(jax.config, n) for n in names}
-    old_env = os.environ.get("OPTLAB_JAX_CACHE")
-    os.environ["OPTLAB_JAX_CACHE"] = str(tmp_path_factory.mktemp("jax-cache"))
-    yield
-    if old_env is None:
-        os.environ.pop("OPTLAB_JAX_CACHE", None)
-    else:
-        os.environ["OPTLAB_JAX_CACHE"] = old_env
-    for n, v in saved.items():
-        jax.config.update(n, v)
-    compilation_cache.reset_cache()
 
 
 @pytest.fixture(scope="module")
