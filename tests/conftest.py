@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import threading
 
 import jax
 import pytest
@@ -15,6 +16,10 @@ os.environ.setdefault("OPTLAB_WARMUPS", "2")
 # compiles, and in one full run XLA aborted while serialising one of them; tests count
 # compiles and must not depend on what an earlier test left on disk either.
 os.environ["OPTLAB_JAX_CACHE"] = "off"
+# AppTest runs each page in a thread of its own, and XLA compiles there: give threads a
+# main-thread-sized stack (XLA's compiler recursed past a thread's default in the full suite;
+# seen as segfaults inside backend_compile / (de)serialisation in script threads only).
+threading.stack_size(64 << 20)
 
 _COMPILE_EVENT = "/jax/core/compile/backend_compile_duration"
 

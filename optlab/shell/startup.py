@@ -29,6 +29,9 @@ from optlab.core import engine
 from optlab.shell import setup
 
 log = logging.getLogger("optlab.startup")
+# Streamlit runs every page in a thread of its own, and XLA compiles there: threads started from
+# now on (script runners, the warm-up thread) get a main-thread-sized stack.
+threading.stack_size(64 << 20)
 SERVER_ID, SERVER_ID_PATH = setup.SERVER_ID, setup.SERVER_ID_PATH
 
 
