@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
+import gc
 import os
-import threading
 
 import jax
 import pytest
@@ -13,13 +13,8 @@ import pytest
 os.environ.setdefault("OPTLAB_WARMUPS", "2")
 # No persistent compilation cache in the test run (the pytest process, which runs app.py through
 # AppTest, and the servers it starts): a process with it on serialises every program it
-# compiles, and in one full run XLA aborted while serialising one of them; tests count
-# compiles and must not depend on what an earlier test left on disk either.
+# compiles; tests count compiles and must not depend on what an earlier test left on disk.
 os.environ["OPTLAB_JAX_CACHE"] = "off"
-# AppTest runs each page in a thread of its own, and XLA compiles there: give threads a
-# main-thread-sized stack (XLA's compiler recursed past a thread's default in the full suite;
-# seen as segfaults inside backend_compile / (de)serialisation in script threads only).
-threading.stack_size(64 << 20)
 
 _COMPILE_EVENT = "/jax/core/compile/backend_compile_duration"
 
@@ -44,3 +39,17 @@ def compile_counter():
         yield counter
     finally:
         jax.monitoring.unregister_event_duration_listener(counter)
+
+
+@pytest.fixture(autouse=True, scope="module")
+def _release_compiled_programs():
+    """Free every XLA executable a test module compiled once the module is done.
+
+    Each CPU executable holds about 3 memory mappings until it is released, and JAX's caches
+    keep them all: the whole suite in one process compiles ~20,000 programs and reached Linux's
+    ``vm.max_map_count`` (65,530), after which XLA's next compile segfaulted (at 5 GB RSS).
+    Tests count compiles within a test, never across modules, so nothing depends on this cache.
+    """
+    yield
+    jax.clear_caches()
+    gc.collect()

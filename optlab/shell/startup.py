@@ -17,7 +17,7 @@ import contextlib
 import logging
 import os
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from contextlib import asynccontextmanager
 
 from starlette.requests import Request
@@ -29,9 +29,6 @@ from optlab.core import engine
 from optlab.shell import setup
 
 log = logging.getLogger("optlab.startup")
-# Streamlit runs every page in a thread of its own, and XLA compiles there: threads started from
-# now on (script runners, the warm-up thread) get a main-thread-sized stack.
-threading.stack_size(64 << 20)
 SERVER_ID, SERVER_ID_PATH = setup.SERVER_ID, setup.SERVER_ID_PATH
 
 
@@ -41,10 +38,6 @@ def warm_surfaces_default() -> None:
     cfg = default_config()
     runs = [engine.OptimizerRun(name, dict(hp)) for name, hp in cfg.hparams]
     engine.run(surface_of(cfg), runs, cfg.start, engine_settings(cfg), theta=dict(cfg.theta))
-
-
-# In order: what the first visitor needs first. Each entry takes no arguments.
-WARMUPS: list[Callable[[], None]] = [warm_surfaces_default]
 
 
 def warm_transformer_default() -> None:
@@ -62,9 +55,6 @@ def warm_transformer_default() -> None:
     insight.samples(result, best, "", temperature=0.8, top_k=0)
     insight.teacher_prompt(result, best)
     insight.addition_scores(result)
-
-
-WARMUPS.append(warm_transformer_default)
 
 
 def warm_surfaces_live() -> None:
@@ -129,12 +119,17 @@ def warm_deepnets_default() -> None:
         train.train(net, ds, [run], settings)
 
 
-# In order: Surfaces default (its run, then its lr grids), Data & SGD default, Deep nets
-# default, the Transformer's, then the long surface x optimizer tail.
-WARMUPS.insert(WARMUPS.index(warm_surfaces_default) + 1, warm_surfaces_live)
-WARMUPS.insert(WARMUPS.index(warm_surfaces_live) + 1, warm_data_default)
-WARMUPS.insert(WARMUPS.index(warm_data_default) + 1, warm_deepnets_default)
-WARMUPS.append(warm_surface_pairs)  # keep last: the tail everything else goes before
+# In order, what a first visitor needs first: the Surfaces default (its run, then its lr
+# grids), the Data & SGD default, the Deep nets default, the Transformer's, then the long
+# surface x optimizer tail. Each entry takes no arguments.
+WARMUPS: tuple[Callable[[], None], ...] = (
+    warm_surfaces_default,
+    warm_surfaces_live,
+    warm_data_default,
+    warm_deepnets_default,
+    warm_transformer_default,
+    warm_surface_pairs,
+)
 
 
 def _lowest_priority() -> None:
@@ -143,7 +138,7 @@ def _lowest_priority() -> None:
         os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), 19)
 
 
-def run_warmups(warmups: list[Callable[[], None]] | None = None) -> list[str]:
+def run_warmups(warmups: Sequence[Callable[[], None]] | None = None) -> list[str]:
     """Run each warm-up (``WARMUPS`` by default); returns the names of those that failed."""
     failed = []
     for warm in warmups if warmups is not None else WARMUPS:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import threading
 
 import jax
 import jax.numpy as jnp
@@ -241,3 +242,33 @@ def test_a_new_optimizer_set_reuses_what_each_optimizer_compiled(compile_counter
     compile_counter.count = 0
     run(bowl, ["gd", "rmsprop"], start, settings)
     assert compile_counter.count >= 1  # RMSProp is new: it (and only it) compiles
+
+
+def test_threads_asking_for_one_new_program_compile_it_once(compile_counter):
+    """A server's warm-up thread and its first visitor run the same default race at once:
+    the program is compiled once (JAX's compile cache makes a second caller of a program in
+    flight wait for it) and every thread gets the same trajectory. The warm-ups rely on it."""
+    start, settings = (1.0, 1.0), Settings(steps=90)
+    bowls = [custom_surface(f"(x + 0.4)**2 + {k}*(y - 0.1)**2 - 0.2*x*y") for k in (2, 3, 4)]
+    run(bowls[0], ["gd"], start, settings)  # what any run at this step count compiles
+    compile_counter.count = 0
+    run(bowls[1], ["gd"], start, settings)
+    one_program = compile_counter.count  # a new surface: only its program is new
+    assert one_program >= 1
+
+    barrier, results = threading.Barrier(3), []
+
+    def visitor():
+        barrier.wait()
+        results.append(run(bowls[2], ["gd"], start, settings)[0])
+
+    threads = [threading.Thread(target=visitor) for _ in range(3)]
+    compile_counter.count = 0
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert compile_counter.count == one_program
+    assert len(results) == 3
+    for traj in results[1:]:
+        np.testing.assert_array_equal(traj.params, results[0].params)
