@@ -3,6 +3,7 @@ which a flat line looks flat (13.7: plain GD's flat η drew spikes)."""
 
 from __future__ import annotations
 
+import math
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -25,13 +26,25 @@ def resolved_eff_step(traj: Trajectory) -> np.ndarray:
     return np.where(ok, traj.eff_step, np.nan)
 
 
+LABEL_EDGE = 0.1  # decades: a tick label nearer than this to the axis end is cut
+
+
 def decade_range(*values, min_decades: float = 1.5) -> list[float] | None:
     """A log axis range (log10 units) over the finite positive ``values``, widened to at
-    least ``min_decades`` around their geometric middle (None: nothing to show)."""
+    least ``min_decades`` around their geometric middle, and then to hold two decades at
+    least ``LABEL_EDGE`` inside its ends: labelled one a decade, the axis reads with two
+    labels, not one (a flat η at 10⁻² showed a lone "10⁻²"). None: nothing to show."""
     flat = np.concatenate([np.ravel(np.asarray(v, float)) for v in values])
     flat = flat[np.isfinite(flat) & (flat > 0)]
     if not flat.size:
         return None
     lo, hi = float(np.log10(flat.min())), float(np.log10(flat.max()))
     pad = max(0.1 * (hi - lo), (min_decades - (hi - lo)) / 2, 0.0)
-    return [lo - pad, hi + pad]
+    lo, hi = lo - pad, hi + pad
+    if math.floor(hi - LABEL_EDGE) - math.ceil(lo + LABEL_EDGE) >= 1:
+        return [lo, hi]
+    # The narrowest widening that takes in a pair of neighbouring decades k, k + 1.
+    pairs = range(math.floor(lo) - 1, math.ceil(hi) + 1)
+    spans = [(min(lo, k - LABEL_EDGE), max(hi, k + 1 + LABEL_EDGE)) for k in pairs]
+    lo, hi = min(spans, key=lambda s: s[1] - s[0])
+    return [lo, hi]
