@@ -8,7 +8,8 @@ warm-up that fails is logged and skipped: it only costs the visitor the compile 
 save.
 
 Routes: ``/optlab/server-id`` answers this process's random id, so an open page can tell a
-network blip (same id) from a restarted server (a new id).
+network blip (same id) from a restarted server (a new id); ``/optlab/race/…`` serves the live
+race's code (``optlab.shell.race``).
 """
 
 from __future__ import annotations
@@ -26,7 +27,7 @@ from starlette.routing import Route
 
 from optlab.config.surfaces import default_config, engine_settings, surface_of
 from optlab.core import engine
-from optlab.shell import setup
+from optlab.shell import race, setup
 
 log = logging.getLogger("optlab.startup")
 SERVER_ID, SERVER_ID_PATH = setup.SERVER_ID, setup.SERVER_ID_PATH
@@ -178,4 +179,4 @@ async def server_id(request: Request) -> JSONResponse:
     return JSONResponse({"id": SERVER_ID}, headers={"Cache-Control": "no-store"})
 
 
-ROUTES = [Route(SERVER_ID_PATH, server_id)]
+ROUTES = [Route(SERVER_ID_PATH, server_id), *race.ROUTES]

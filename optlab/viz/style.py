@@ -113,6 +113,32 @@ def subsample(n: int, max_points: int) -> np.ndarray:
     return np.unique(np.concatenate([np.arange(head), tail]))
 
 
+def knots(y: np.ndarray, tol: float) -> np.ndarray:
+    """Indexes of the fewest points of the polyline ``(i, y[i])`` that redraw it within
+    ``tol`` vertically (Ramer–Douglas–Peucker): 2 for a constant or linear curve, the bends
+    of a warm-up or a step decay, enough for a cosine. First and last always kept."""
+    y = np.asarray(y, np.float64)
+    n = len(y)
+    if n <= 2:
+        return np.arange(n)
+    keep = np.zeros(n, bool)
+    keep[[0, n - 1]] = True
+    spans = [(0, n - 1)]
+    while spans:
+        a, b = spans.pop()
+        if b - a < 2:
+            continue
+        i = np.arange(a + 1, b)
+        chord = y[a] + (y[b] - y[a]) * (i - a) / (b - a)
+        off = np.abs(y[i] - chord)
+        j = int(np.argmax(off))
+        if off[j] > tol:
+            m = a + 1 + j
+            keep[m] = True
+            spans += [(a, m), (m, b)]
+    return np.flatnonzero(keep)
+
+
 @dataclass(frozen=True)
 class LossAxis:
     """How losses map onto the loss panel's fixed y axis (see ``lab_figure``)."""

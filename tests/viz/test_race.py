@@ -370,7 +370,9 @@ def test_lr_curve_figure():
     assert fig.layout.legend.y > 1
     assert race.lr_curve_figure(mult, {"gd": 0.1}).layout.height == 180
     assert [t.name for t in fig.data] == ["gd", "adam"]
-    np.testing.assert_allclose(fig.data[1].y, 0.01 * mult, rtol=1e-4)
+    assert list(fig.data[1].x) == [0, 49]  # a straight line: its two ends redraw it
+    redrawn = np.interp(np.arange(50), fig.data[1].x, fig.data[1].y)
+    np.testing.assert_allclose(redrawn, 0.01 * mult, rtol=1e-4, atol=1e-9)
     assert fig.data[0].line.color == "#1f77b4"  # the registry colour
     assert fig.layout.yaxis.type == "linear"
     assert race.lr_curve_figure(mult, {"a": 1.0, "b": 1e-3}).layout.yaxis.type == "log"

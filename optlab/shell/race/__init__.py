@@ -5,6 +5,9 @@ loss curves and sensitivity strips in the browser on every input event of its sl
 
 What travels, and when:
 
+- The race's code (``race.js``, ``race.css``) is fetched once per page from the server's own
+  route, under a content-hashed name (``ROUTES``); the component itself is ``loader.js``,
+  a few hundred bytes, since a component's code travels with every element it draws.
 - A structural change (surface, optimizer set, β's, schedule, steps, start, ...) has a new
   race id: its blob (a few hundred KB for four optimizers) is sent once. The surface image
   has its own id and is sent once per surface.
@@ -19,21 +22,67 @@ What travels, and when:
 from __future__ import annotations
 
 import contextlib
+import hashlib
 from collections.abc import Callable, Mapping
 from pathlib import Path
 
 import numpy as np
 import streamlit as st
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import Route
 
 from optlab.viz import live
 
 HERE = Path(__file__).resolve().parent
 JS = (HERE / "race.js").read_text(encoding="utf-8")
 CSS = (HERE / "race.css").read_text(encoding="utf-8")
+ASSETS = "/optlab/race"  # the server's route for race.js and race.css (``ROUTES``)
 
+
+def asset_path(name: str, text: str) -> str:
+    """``/optlab/race/race-<content hash>.js``: a new version is a new name, so the browser may
+    keep each one for good."""
+    stem, ext = name.rsplit(".", 1)
+    digest = hashlib.sha256(text.encode()).hexdigest()[:12]
+    return f"{ASSETS}/{stem}-{digest}.{ext}"
+
+
+JS_PATH, CSS_PATH = asset_path("race.js", JS), asset_path("race.css", CSS)
+def _without_comments(js: str) -> str:
+    """``js`` without its whole-line comments and blank lines (it travels in every rerun)."""
+    lines = (line for line in js.splitlines() if not line.lstrip().startswith("//"))
+    return "\n".join(line for line in lines if line.strip())
+
+
+LOADER = _without_comments(
+    (HERE / "loader.js")
+    .read_text(encoding="utf-8")
+    .replace("__RACE_JS__", JS_PATH)
+    .replace("__RACE_CSS__", CSS_PATH)
+)
+
+# Only the loader is the component's code: Streamlit sends a component's js and css with
+# every element, i.e. in every rerun (31 KB per released slider when race.js was inline).
 # No shadow root (``isolate_styles=False``): the CSS is scoped under ``.olr`` instead, and the
 # browser tests' probes find the element with ``document.querySelector``.
-_RACE = st.components.v2.component("optlab_race", js=JS, css=CSS, isolate_styles=False)
+_RACE = st.components.v2.component("optlab_race", js=LOADER, isolate_styles=False)
+
+
+def _asset_route(path: str, text: str, media_type: str) -> Route:
+    async def serve(request: Request) -> Response:
+        del request
+        headers = {"Cache-Control": "public, max-age=31536000, immutable"}
+        return Response(text, media_type=media_type, headers=headers)
+
+    return Route(path, serve)
+
+
+# Served by ``app.py``'s ``st.App`` (with ``optlab.shell.startup.ROUTES``).
+ROUTES = [
+    _asset_route(JS_PATH, JS, "text/javascript"),
+    _asset_route(CSS_PATH, CSS, "text/css"),
+]
 
 
 def _sent(key: str) -> set[str]:
