@@ -14,7 +14,7 @@ from optlab.config import classroom as challenge_model
 from optlab.config.classroom import Challenge
 from optlab.core.optimizers import OPTIMIZERS
 from optlab.pages.classroom import compute
-from optlab.shell import classroom, widgets
+from optlab.shell import classroom, setup, style, widgets
 from optlab.store import connection, db
 from optlab.viz import classroom as figures
 
@@ -25,6 +25,9 @@ EMPTY = (
 )
 TEXT_COLUMNS = ("rank", "name", "optimizer", "updated")
 CHART = {"displaylogo": False, "scrollZoom": False}
+# Projector mode (?present=1) at 1280×720: join code, QR code, the teacher's two buttons and
+# the board (leaderboard and map) above the fold; the rest in an expander or the sidebar.
+PRESENT = {"qr": 150, "table": 290, "map": 340}
 
 
 def qr_png(url: str) -> bytes:
@@ -38,29 +41,46 @@ def join_url(code: str) -> str:
     return widgets.share_url({"join": code})
 
 
-def header(row: db.ClassRow, ch: Challenge, token: str) -> None:
-    left, right = st.columns([3, 1], vertical_alignment="center")
+def header(row: db.ClassRow, ch: Challenge, token: str, present: bool = False):
+    """Title, join code, link and QR code, the challenge's terms and the private teacher link.
+    In projector mode the link is one line, the terms fold into an expander in a row the
+    teacher's buttons join (returned), and the private link goes to the (collapsed) sidebar,
+    off the projected page."""
+    until = datetime.fromtimestamp(row.expires_at, UTC).strftime("%Y-%m-%d %H:%M UTC")
+    terms = (f"{challenge_model.PAGES[ch.page]} page · students tune {classroom.tuned_text(ch)}"
+             f" · score: {ch.score_label()} · open until {until}")  # fmt: skip
+    locked = "Locked setup: " + classroom.setup_text(ch)
+    left, right = st.columns([3, 1] if not present else [5, 1], vertical_alignment="center")
     with left:
         title = classroom.plain(ch.title) if ch.title else "Class challenge"
         st.markdown(f"## {title}")
-        st.markdown(f"Join code: **:blue[{row.code}]** — open the link or scan the code:")
-        st.code(join_url(row.code), language=None)
-        until = datetime.fromtimestamp(row.expires_at, UTC).strftime("%Y-%m-%d %H:%M UTC")
-        st.caption(
-            f"{challenge_model.PAGES[ch.page]} page · students tune {classroom.tuned_text(ch)}"
-            f" · score: {ch.score_label()} · open until {until}"
-        )
+        if present:
+            st.markdown(f"Join code: **:blue[{row.code}]** · `{join_url(row.code)}`")
+            actions = st.container(horizontal=True, vertical_alignment="center")
+            with actions:
+                style.explain(f"{terms}\n\n{locked}", True, "About this challenge")
+        else:
+            st.markdown(f"Join code: **:blue[{row.code}]** — open the link or scan the code:")
+            st.code(join_url(row.code), language=None)
+            st.caption(terms)
     with right:
-        st.image(qr_png(join_url(row.code)), caption=f"join {row.code}", width=220)
-    with st.expander("Private teacher link (do not project it)", icon=":material/key:"):
+        st.image(qr_png(join_url(row.code)), caption=f"join {row.code}",
+                 width=PRESENT["qr"] if present else 220)  # fmt: skip
+    private = st.sidebar if present else st  # the sidebar: off the projected page
+    with private.expander("Private teacher link (do not project it)", icon=":material/key:"):
         st.code(widgets.share_url({"class": row.code, "teacher": token}), language=None)
         st.caption("Anyone with this link can close, reveal, reset or delete the class.")
-    st.caption("Locked setup: " + classroom.setup_text(ch))
+    if present:
+        return actions
+    st.caption(locked)
+    return None
 
 
-def buttons(row: db.ClassRow, token: str) -> None:
+def buttons(row: db.ClassRow, token: str, actions=None) -> None:
+    """Reveal, close, reset and delete; in projector mode Reveal and Close join the header's
+    ``actions`` row and Reset and Delete (with their "I am sure") go to the sidebar."""
     engine = connection.engine()
-    cols = st.columns(5)
+    cols = st.columns(5) if actions is None else [actions, actions, *[st.sidebar] * 3]
     reveal = "Hide the best" if row.revealed else "Reveal the best"
     if cols[0].button(reveal, key="board.reveal", icon=":material/emoji_events:"):
         db.set_flags(engine, row.code, token, revealed=not row.revealed)
@@ -90,13 +110,14 @@ def show(code: str, token: str) -> None:
     except db.Refused as e:
         st.error(e.message, icon=":material/key_off:")
         return
-    header(row, ch, token)
-    buttons(row, token)
-    live(code, token)
+    present = setup.presenting()
+    actions = header(row, ch, token, present)
+    buttons(row, token, actions)
+    live(code, token, present)
 
 
 @st.fragment(run_every=REFRESH_S)
-def live(code: str, token: str) -> None:
+def live(code: str, token: str, present: bool = False) -> None:
     """Leaderboard, map and sweeps, re-read from the database every ``REFRESH_S`` seconds."""
     engine = connection.engine()
     try:
@@ -130,7 +151,7 @@ def live(code: str, token: str) -> None:
             table,
             hide_index=True,
             key="board.table",
-            height=560,
+            height=PRESENT["table"] if present else 560,
             column_config=formats | {"rank": number(format="%d", width="small")},
         )
         st.download_button(
@@ -144,8 +165,9 @@ def live(code: str, token: str) -> None:
     with right:
         surface, image, start, titles, equal = compute.map_inputs(row.challenge)
         log = ch.score != "reach"
+        size = {"height": PRESENT["map"]} if present else {}
         fig = figures.board_map(
-            surface, image, entries, start, log_score=log, axis_titles=titles, equal=equal
+            surface, image, entries, start, log_score=log, axis_titles=titles, equal=equal, **size
         )
         st.plotly_chart(fig, key="board.map", config=CHART, theme=None)
     sweeps(row, ch, entries)

@@ -12,7 +12,7 @@ import streamlit as st
 
 from optlab.config.deepnets import to_deepnets_query
 from optlab.pages.deepnets import controls, view
-from optlab.shell import widgets
+from optlab.shell import setup, widgets
 
 SECTION_VIEWS = {"backprop": view.backprop, "depth": view.depth, "overfit": view.overfit}
 
@@ -22,6 +22,6 @@ def render() -> None:
     st.markdown("### Deep nets · backprop, gradient flow and regularisation")
     cfg = controls.section(cfg)
     widgets.notices_box(controls.notices())
-    cfg = SECTION_VIEWS[cfg.section](cfg)
+    cfg = SECTION_VIEWS[cfg.section](cfg, setup.presenting())
     controls.save(cfg)
     widgets.share_box(to_deepnets_query(cfg), where=st.sidebar)

@@ -18,12 +18,28 @@ from optlab.nets import data, tiny
 from optlab.nets.mlp import ACTIVATIONS, INITS, NORMS
 from optlab.pages.deepnets import compute
 from optlab.pages.deepnets import controls as ctl
+from optlab.shell import style
 from optlab.viz import nets as viz_nets
 from optlab.viz import nets_train as viz
 from optlab.viz.transformer import clip_figure
 
 CHART = {"displaylogo": False, "scrollZoom": False}
 REG_COLORS = {dn.PLAIN: "#d62728", dn.REGULARISED: "#1f77b4"}
+# Projector mode (?present=1): chart heights that keep each section's main chart and its
+# control above the fold at 1280×720 (the explanations are folded into expanders).
+PRESENT_HEIGHTS = {"graph": 400, "layers": 240, "acts": 235, "fit": 340, "ofloss": 340}
+BACKPROP_INTRO = (
+    "A 2-2-1 network on one example. **Backpropagation is the chain rule run backwards**: "
+    "each step multiplies the gradient that reached a node by one local derivative — how "
+    "much each weight contributed to the error."
+)
+FORWARD = (r"z_j = w_{j1}x_1 + w_{j2}x_2 + b_j,\quad h_j = f(z_j),\quad "
+           r"y = v_1h_1 + v_2h_2 + c,\quad L = (y - t)^2")  # fmt: skip
+
+
+def sized(present: bool, name: str) -> dict[str, int]:
+    """A figure's ``height`` argument in projector mode (none otherwise: its own default)."""
+    return {"height": PRESENT_HEIGHTS[name]} if present else {}
 
 
 def chart(fig, key: str) -> None:
@@ -34,23 +50,22 @@ def chart(fig, key: str) -> None:
 # Backprop step by step.
 
 
-def backprop(cfg: dn.DeepNetsConfig) -> dn.DeepNetsConfig:
+def backprop(cfg: dn.DeepNetsConfig, present: bool = False) -> dn.DeepNetsConfig:
     b = ctl.backprop_sidebar(cfg.bp)
     cfg = replace(cfg, bp=b)
     x = (b.x1, b.x2)
     p, values, steps, reference, losses = compute.walk(b.activation, x, b.target, b.seed, b.lr,
                                                        b.taken)  # fmt: skip
     act = ACTIVATIONS[b.activation]
-    st.markdown(
-        "A 2-2-1 network on one example. **Backpropagation is the chain rule run backwards**: "
-        "each step multiplies the gradient that reached a node by one local derivative — how "
-        "much each weight contributed to the error."
-    )
-    st.latex(r"z_j = w_{j1}x_1 + w_{j2}x_2 + b_j,\quad h_j = f(z_j),\quad "
-             r"y = v_1h_1 + v_2h_2 + c,\quad L = (y - t)^2")  # fmt: skip
+    if present:  # the graph and its buttons above the fold; the words one click away
+        style.explain(f"{BACKPROP_INTRO}\n\n$$\n{FORWARD}\n$$", True, "How backprop works")
+    else:
+        st.markdown(BACKPROP_INTRO)
+        st.latex(FORWARD)
     left, right = st.columns([3, 2])
     with left:
-        fig = viz_nets.backprop_figure(p, values, steps, b.walked, b.target, tiny.PRETTY)
+        fig = viz_nets.backprop_figure(p, values, steps, b.walked, b.target, tiny.PRETTY,
+                                       **sized(present, "graph"))  # fmt: skip
         chart(fig, "dn.graph")
         st.latex(r"f:\ " + act.latex)
     with right:
@@ -137,33 +152,41 @@ def depth_notes(n: dn.DepthConfig, hists) -> list[str]:
     return lines
 
 
-def depth(cfg: dn.DeepNetsConfig) -> dn.DeepNetsConfig:
+def depth(cfg: dn.DeepNetsConfig, present: bool = False) -> dn.DeepNetsConfig:
     n = ctl.depth_sidebar(cfg.net)
     cfg = replace(cfg, net=n)
     ds = data.DATASETS[n.data]
-    st.caption(f"**{ds.display}** ({ds.description}; {dn.N_TRAIN} training and "
-                f"{dn.N_VAL} validation points) · an MLP of **{n.depth} hidden layers × "
-                f"{n.width} units**, {ACTIVATIONS[n.activation].display}, "
-                f"{INITS[n.init].display} init.")  # fmt: skip
+    about = (f"**{ds.display}** ({ds.description}; {dn.N_TRAIN} training and "
+             f"{dn.N_VAL} validation points) · an MLP of **{n.depth} hidden layers × "
+             f"{n.width} units**, {ACTIVATIONS[n.activation].display}, "
+             f"{INITS[n.init].display} init.")  # fmt: skip
+    if present:
+        style.explain(about, True, "About this network")
+    else:
+        st.caption(about)
     if not n.lrs:
         st.info("**No optimizer selected.** Pick one or more in the sidebar.",
                 icon=":material/sports_score:")  # fmt: skip
         return cfg
     hists = compute.depth_runs(n)
-    charts = st.container()
-    n = ctl.step_slider(n)
+    # Projector mode: the step slider above the charts, both above the fold.
+    slider, charts = (st.container(), st.container())[:: 1 if present else -1]
+    with slider:
+        n = ctl.step_slider(n)
     cfg = replace(cfg, net=n)
     at, colors = n.step_shown(), _colors(hists)
     left, right = charts.columns(2)
     with left:
-        st.markdown(f"**Gradient norm per layer** ‖∂L/∂θ_l‖, log scale · step {at}")
+        what = "" if present else " ‖∂L/∂θ_l‖, log scale"  # (one line on a projector)
+        st.markdown(f"**Gradient norm per layer**{what} · step {at}")
         chart(viz.layer_grad_figure(hists[0].layer_grad[0],
-                                    {h.label: h.layer_grad[at] for h in hists}, colors, at),
-              "dn.layers")  # fmt: skip
+                                    {h.label: h.layer_grad[at] for h in hists}, colors, at,
+                                    **sized(present, "layers")), "dn.layers")  # fmt: skip
     with right:
         st.markdown(f"**Activations per layer** · step {at}")
         chart(viz.activation_figure(hists[0].act[0], {h.label: h.act[at] for h in hists}, colors,
-                                    at, ACTIVATIONS[n.activation].inactive), "dn.acts")  # fmt: skip
+                                    at, ACTIVATIONS[n.activation].inactive,
+                                    **sized(present, "acts")), "dn.acts")  # fmt: skip
     left, right = st.columns(2)
     with left:
         st.markdown("**Loss** (solid: training set, dotted: validation)")
@@ -175,8 +198,10 @@ def depth(cfg: dn.DeepNetsConfig) -> dn.DeepNetsConfig:
         chart(clip_figure({h.label: h.grad_norm for h in hists},
                               {h.label: h.clipped_norm for h in hists}, colors, clip),
               "dn.clipfig")  # fmt: skip
-    st.markdown("#### What to notice")
-    st.markdown("\n".join(f"- {line}" for line in depth_notes(n, hists)))
+    if not present:
+        st.markdown("#### What to notice")
+    style.explain("\n".join(f"- {line}" for line in depth_notes(n, hists)), present,
+                  "What to notice")  # fmt: skip
     st.dataframe(pd.DataFrame([{
         "optimizer": h.label, "final training loss": float(h.train_loss[-1]),
         "final validation loss": float(h.val_loss[-1]),
@@ -201,12 +226,13 @@ def _reg_text(o: dn.OverfitConfig) -> str:
     return ", ".join(parts)
 
 
-def overfit(cfg: dn.DeepNetsConfig) -> dn.DeepNetsConfig:
+def overfit(cfg: dn.DeepNetsConfig, present: bool = False) -> dn.DeepNetsConfig:
     o = ctl.overfit_sidebar(cfg.of)
     cfg = replace(cfg, of=o)
-    st.markdown(f"**{o.n} noisy points** of y = sin(3x) + noise (σ = {o.noise:g}) and a network "
-                f"of {o.depth} × {o.width} {ACTIVATIONS[o.activation].display} units: far more "
-                "weights than points, so it can memorise the noise.")  # fmt: skip
+    about = (f"**{o.n} noisy points** of y = sin(3x) + noise (σ = {o.noise:g}) and a network "
+             f"of {o.depth} × {o.width} {ACTIVATIONS[o.activation].display} units: far more "
+             "weights than points, so it can memorise the noise.")  # fmt: skip
+    style.explain(about, present, "About this experiment")
     hists, curves = compute.overfit_runs(o)
     ds = dn.overfit_data(o)
     colors = {h.label: REG_COLORS[h.label] for h in hists}
@@ -218,24 +244,27 @@ def overfit(cfg: dn.DeepNetsConfig) -> dn.DeepNetsConfig:
     with left:
         st.markdown("**The fitted function over the data**")
         chart(viz.fit_figure(ds.x[:, 0], ds.y, ds.x_val[:, 0], ds.y_val, compute.FIT_GRID,
-                             curves, colors, data.wave_function(compute.FIT_GRID)),
-              "dn.fit")  # fmt: skip
+                             curves, colors, data.wave_function(compute.FIT_GRID),
+                             **sized(present, "fit")), "dn.fit")  # fmt: skip
     with right:
         st.markdown("**MSE** (solid: training points, dotted: validation)")
         fig = viz.loss_figure({h.label: h.train_loss for h in hists},
-                              {h.label: h.val_loss for h in hists}, colors)  # fmt: skip
+                              {h.label: h.val_loss for h in hists}, colors,
+                              **sized(present, "ofloss"))  # fmt: skip
         chart(fig, "dn.ofloss")
     cols = st.columns(len(hists))
     for col, h in zip(cols, hists, strict=True):
         gap = float(h.val_loss[-1] - h.train_loss[-1])
         tip = f"training {h.train_loss[-1]:.4f}, validation {h.val_loss[-1]:.4f}"
         col.metric(f"{h.label}: validation − training loss", f"{gap:.3f}", help=tip)
-    st.markdown(
+    style.explain(
         "- **Overfitting** shows as the gap: the training loss keeps falling while the "
         "validation loss (new points from the same curve) stops falling or rises — the fit "
         "wiggles through the noise.\n"
         + (f"- **Regularised** ({reg}): smaller weights make a smoother function; "
            "the gap closes at the price of a slightly higher training loss.\n" if reg else "")
-        + "- Noise σ² is the floor of the validation MSE: no model beats it on average."
+        + "- Noise σ² is the floor of the validation MSE: no model beats it on average.",
+        present,
+        "What to notice",
     )  # fmt: skip
     return cfg

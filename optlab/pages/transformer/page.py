@@ -26,6 +26,7 @@ from dataclasses import dataclass, field
 import streamlit as st
 
 from optlab.pages.transformer import controls, view
+from optlab.shell import setup, style
 from optlab.shell.runs import FinishedRuns, finished_runs
 from optlab.shell.widgets import notices_box
 from optlab.transformer import lab
@@ -37,6 +38,11 @@ JOB = "_optlab_tf_job"
 MAX_FINISHED = 16
 CHART_CONFIG = {"displaylogo": False}
 LIVE_EVERY_S = 1.0
+PRESENT_HEIGHT = 320  # the loss curves in projector mode: Train and the curves above the fold
+ABOUT = (
+    "A character-level GPT (the nanoGPT recipe, in JAX) trained on your CPU by several "
+    "optimizers from the same initial weights on the same batches."
+)
 
 
 @dataclass
@@ -167,6 +173,8 @@ def status_text(job: Job) -> str:
 
 
 def draw(job: Job, progress, chart, key: str, curves: bool = True) -> None:
+    """The progress bar and (``curves``) the loss curves, sized for the projector in
+    projector mode."""
     progress.progress(fraction(job), text=status_text(job))
     if curves and job.result is not None:
         r = job.result.report
@@ -176,6 +184,7 @@ def draw(job: Job, progress, chart, key: str, curves: bool = True) -> None:
             r.val_loss,
             view.colors(job.spec),
             r.total_steps,
+            **({"height": PRESENT_HEIGHT} if setup.presenting() else {}),
         )
         chart.plotly_chart(fig, key=key, config=CHART_CONFIG, theme=None)
 
@@ -215,10 +224,10 @@ def render() -> None:
     cfg, error = controls.sidebar(cfg)
     controls.save(cfg)
     st.markdown("### Tiny transformer")
-    st.caption(
-        "A character-level GPT (the nanoGPT recipe, in JAX) trained on your CPU by several "
-        "optimizers from the same initial weights on the same batches."
-    )
+    if setup.presenting():  # projector mode: Train and the curves above the fold
+        style.explain(ABOUT, True, "About this page")
+    else:
+        st.caption(ABOUT)
     notices_box(controls.notices())
     if error is not None:
         st.info("Fix the text in the sidebar to train on it.", icon=":material/edit_note:")

@@ -11,6 +11,7 @@ import sqlalchemy as sa
 from streamlit.testing.v1 import AppTest
 
 from optlab.config import classroom as C
+from optlab.pages.classroom import board
 from optlab.shell import classroom
 from optlab.store import db
 from tests.support.apptest import chart_spec, open_page, page_source
@@ -219,3 +220,23 @@ def test_a_surfaces_class_seen_from_the_data_page_points_to_its_page(store):
     at.run()
     assert "runs on the Surfaces page" in texts(at, "info")
     assert "Submit to the class" not in [b.label for b in at.button]
+
+
+def test_the_projected_board_folds_its_terms_and_keeps_the_private_link_off_it(store):
+    """``present=1``: the challenge's terms in a collapsed expander, the private teacher link
+    and the Reset / Delete buttons in the (collapsed) sidebar, board and map sized for
+    1280×720; without it the board is as it was."""
+    ch, code, token = new_class(store, title="Ravine race")
+    add(store, ch, code, "s0", "Ann", 0.05)
+    shown = open_page("classroom", {"class": code, "teacher": token, "present": "1"})
+    assert [e.label for e in shown.main.expander] == ["About this challenge"]
+    assert [e.label for e in shown.sidebar.expander] == ["Private teacher link (do not project it)"]
+    assert {b.key for b in shown.sidebar.button} == {"board.reset", "board.delete"}
+    assert {b.key for b in shown.main.button} >= {"board.reveal", "board.close"}
+    assert chart_spec(shown, "board.map")["layout"]["height"] == board.PRESENT["map"]
+    shown.button(key="board.reveal").click().run()
+    assert db.open_class(store, code).revealed
+    plain = open_page("classroom", {"class": code, "teacher": token})
+    assert [e.label for e in plain.main.expander] == ["Private teacher link (do not project it)"]
+    assert not plain.sidebar.button
+    assert any(c.value.startswith("Locked setup:") for c in plain.caption)

@@ -14,6 +14,7 @@ from streamlit.testing.v1 import AppTest
 
 from optlab.config import deepnets as dn
 from optlab.nets import tiny
+from optlab.pages.deepnets import view
 from tests.support.apptest import chart_spec, open_page
 
 TIMEOUT = 180
@@ -270,3 +271,27 @@ def test_overfit_section_every_control():
     points = next(t for t in spec(at, "dn.fit")["data"] if t["name"] == "training points")
     assert len(points["x"]) == 16
     assert spec(at, "dn.ofloss")
+
+
+# ---------------------------------------------------------------------------------------------
+# Projector mode.
+
+
+@pytest.mark.parametrize(
+    ("query", "labels", "chart"),
+    [
+        ({}, ["How backprop works"], "dn.graph"),
+        ({**SMALL, "section": "depth"}, ["About this network", "What to notice"], "dn.layers"),
+        ({"section": "overfit", "of.steps": "200", "of.width": "16"},
+         ["About this experiment", "What to notice"], "dn.fit"),
+    ],
+)  # fmt: skip
+def test_projector_mode_folds_the_words_and_sizes_the_charts(query, labels, chart):
+    """``present=1``: each section's explanations sit in collapsed expanders and its main
+    chart takes the projector's height; without it the page is as it was (no expanders)."""
+    shown = run_page({**query, "present": "1"})
+    assert [e.label for e in shown.main.expander] == labels
+    assert chart_spec(shown, chart)["layout"]["height"] == view.PRESENT_HEIGHTS[chart[3:]]
+    plain = run_page(query)
+    assert not plain.main.expander
+    assert chart_spec(plain, chart)["layout"]["height"] != view.PRESENT_HEIGHTS[chart[3:]]

@@ -20,7 +20,7 @@ from optlab.pages.transformer.view import PANELS
 from optlab.shell import navigation
 from optlab.transformer import lab
 from optlab.transformer.corpus import MIN_CHARS
-from tests.support.apptest import open_page
+from tests.support.apptest import chart_spec, open_page
 
 TIMEOUT = 300
 TINY = {"layers": "1", "d": "16", "heads": "2", "ctx": "16", "steps": "50", "chunk": "25",
@@ -332,3 +332,16 @@ def test_a_training_that_cannot_start_fails_with_its_message(monkeypatch):
     assert job.status == "failed"
     assert "full batch needs at most" in job.error
     assert page.status_text(job) == "Training failed before the first chunk finished."
+
+
+def test_projector_mode_folds_the_blurb_and_sizes_the_curves(trained):
+    """``present=1``: the blurb is a collapsed expander and the loss curves take the
+    projector's height (the finished run, from the cache); without it, a caption and the
+    curves' own height."""
+    shown = run_page({**TINY, "present": "1"})
+    assert "from the cache" in progress_text(shown)
+    assert [e.label for e in shown.main.expander] == ["About this page"]
+    assert chart_spec(shown, "t.curves")["layout"]["height"] == page.PRESENT_HEIGHT
+    assert not trained.main.expander
+    assert page.ABOUT in [c.value for c in trained.caption]
+    assert chart_spec(trained, "t.curves")["layout"]["height"] != page.PRESENT_HEIGHT
