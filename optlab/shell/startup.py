@@ -35,10 +35,12 @@ SERVER_ID, SERVER_ID_PATH = setup.SERVER_ID, setup.SERVER_ID_PATH
 
 def warm_surfaces_default() -> None:
     """The Surfaces page's default race, through the engine (compiles what the first visit
-    runs)."""
+    runs), and its map's background image through the page's own cache (the image's
+    evaluation grid compiles too)."""
     cfg = default_config()
     runs = [engine.OptimizerRun(name, dict(hp)) for name, hp in cfg.hparams]
     engine.run(surface_of(cfg), runs, cfg.start, engine_settings(cfg), theta=dict(cfg.theta))
+    _page_compute("surfaces").background(cfg.surface, cfg.theta)
 
 
 def warm_transformer_default() -> None:
