@@ -49,6 +49,8 @@ def asset_path(name: str, text: str) -> str:
 
 
 JS_PATH, CSS_PATH = asset_path("race.js", JS), asset_path("race.css", CSS)
+
+
 def _without_comments(js: str) -> str:
     """``js`` without its whole-line comments and blank lines (it travels in every rerun)."""
     lines = (line for line in js.splitlines() if not line.lstrip().startswith("//"))
