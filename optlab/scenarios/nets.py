@@ -81,12 +81,15 @@ def _batch_norm(q):
     (bn,) = depth_histories(n)
     (plain,) = depth_histories(replace(n, norm="none"))
     g_bn, g_plain = float(bn.layer_grad[0, 0]), float(plain.layer_grad[0, 0])
-    ok = g_plain < 1e-12 * g_bn and bn.train_loss[-1] < 0.8 * plain.train_loss[-1]
+    # The training loss the optimizer sees (batch statistics). The eval-mode loss uses running
+    # averages that lag a depth-30 net whose weights Adam moves fast: it spikes from step to
+    # step, so its value at one step says little (and flipped with a JAX release).
+    ok = g_plain < 1e-12 * g_bn and bn.loss[-1] < 0.8 * plain.loss[-1]
     return ok, (
         f"init σ² = 10⁻⁴, depth {n.depth}: layer-1 gradient {g_plain:.1e} without normalisation "
         f"vs {g_bn:.2g} with batch norm; last layer's activation std {plain.act[0, -1, 1]:.1e} "
-        f"vs {bn.act[0, -1, 1]:.2g}; loss after {n.steps} steps {plain.train_loss[-1]:.3f} vs "
-        f"{bn.train_loss[-1]:.3f}"
+        f"vs {bn.act[0, -1, 1]:.2g}; training loss (batch statistics) after {n.steps} steps "
+        f"{plain.loss[-1]:.3f} vs {bn.loss[-1]:.3f}"
     )
 
 

@@ -113,10 +113,13 @@ def test_train_is_disabled_while_training_then_samples_and_teacher_forcing_read_
     page.get_by_text("Teacher forcing vs generation", exact=True).click()
     page.wait_for_selector(IDLE, timeout=60_000)
     page.get_by_text("Teacher forcing", exact=False).first.wait_for(timeout=60_000)
-    assert re.search(r"\d+\+\d+=", page.locator(".st-key-t-tf-text textarea").input_value())
-    page.wait_for_function(  # the tab's panel is drawn once it is open
+    page.wait_for_function(  # the tab's panel is drawn once it is open (a rerun after the click)
         "() => /first leaves the true text|never left the true text/.test(document.body.innerText)",
         timeout=60_000,
+    )
+    page.wait_for_function(  # the true text is a held-out sum (the box fills in after the rerun)
+        "() => /\\d+\\+\\d+=/.test(document.querySelector('.st-key-t-tf-text textarea')?.value)",
+        timeout=30_000,
     )
     page.locator(".js-plotly-plot").last.scroll_into_view_if_needed()
     shot(page, tmp_path, "transformer-teacher-1280")
