@@ -289,8 +289,12 @@ def run(
     start: Sequence[float],
     settings: Settings | None = None,
     theta: Mapping[str, float] | None = None,
+    pad_to: int | None = None,
 ) -> list[Trajectory]:
     """Run every optimizer from ``start`` on ``problem``; one ``Trajectory`` each.
+
+    ``pad_to`` runs the one start in a batch of that many rows (copies of it), so that the
+    run shares its compiled program with a sweep of that size (``sweeps.RACE_BATCH``).
 
     Example::
 
@@ -304,7 +308,7 @@ def run(
     if not runs:
         return []
     x0 = np.asarray(start, np.float32)[None]
-    out = _execute(problem, runs, settings, theta, [{}] * len(runs), x0, [settings.seed])
+    out = _execute(problem, runs, settings, theta, [{}] * len(runs), x0, [settings.seed], pad_to)
     return [_to_trajectory(r, rec, 0, settings.steps) for r, rec in zip(runs, out, strict=True)]
 
 

@@ -37,9 +37,11 @@ def warm_surfaces_default() -> None:
     """The Surfaces page's default race, through the engine (compiles what the first visit
     runs), and its map's background image through the page's own cache (the image's
     evaluation grid compiles too)."""
+    from optlab.core import sweeps
+
     cfg = default_config()
     runs = [engine.OptimizerRun(name, dict(hp)) for name, hp in cfg.hparams]
-    engine.run(surface_of(cfg), runs, cfg.start, engine_settings(cfg), theta=dict(cfg.theta))
+    sweeps.race_runs(surface_of(cfg), runs, cfg.start, engine_settings(cfg), dict(cfg.theta))
     _page_compute("surfaces").background(cfg.surface, cfg.theta)
 
 
@@ -83,7 +85,7 @@ def warm_surface_pairs() -> None:
         cfg = default_config(name)
         for opt in OPTIMIZERS:
             run = [engine.OptimizerRun(opt)]
-            engine.run(surface_of(cfg), run, cfg.start, engine_settings(cfg), dict(cfg.theta))
+            sweeps.race_runs(surface_of(cfg), run, cfg.start, engine_settings(cfg), dict(cfg.theta))
             sweeps.slider_grids(
                 surface_of(cfg), run, cfg.start, engine_settings(cfg), dict(cfg.theta)
             )

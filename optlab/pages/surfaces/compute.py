@@ -35,7 +35,7 @@ LR = "learning_rate"
 def compute(key: RunKey) -> list[engine.Trajectory]:
     """Every selected optimizer's trajectory for this configuration (one engine call)."""
     runs = [engine.OptimizerRun(name, dict(hp)) for name, hp in key.optimizers]
-    return engine.run(surface_of(key), runs, key.start, settings(key), theta=dict(key.theta))
+    return sweeps.race_runs(surface_of(key), runs, key.start, settings(key), dict(key.theta))
 
 
 def structure(key: RunKey) -> RunKey:
