@@ -5,16 +5,21 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+from optlab.core import engine
 from optlab.core.engine import OptimizerRun, Settings
 from optlab.core.metrics import steps_to_tolerance
 from optlab.core.optimizers import OPTIMIZERS
+from optlab.core.params import value_grid
 from optlab.core.sweeps import (
     OBJECTIVES,
     best,
     divergence_threshold,
     lr_grid,
+    lr_param,
+    race_runs,
     random_samples,
     run_sweep,
+    slider_grids,
 )
 from surfaces import SURFACES
 
@@ -204,3 +209,20 @@ def test_no_recompile_when_the_range_changes_but_not_the_count(compile_counter):
         )  # fmt: skip
         best(table, "mean_loss"), divergence_threshold(table)
     assert compile_counter.count == warm
+
+
+def test_the_race_run_shares_its_slider_grid_program_and_equals_a_plain_run(compile_counter):
+    """``race_runs`` goes through the program ``slider_grids`` compiled (one per problem and
+    optimizer, not two), and its rows of padding change nothing in the trajectory."""
+    himmelblau = SURFACES["himmelblau"]
+    runs = [OptimizerRun("nesterov", {"learning_rate": 0.0123}), OptimizerRun("adamax")]
+    settings = Settings(steps=140)
+    grids = slider_grids(himmelblau, runs, (-0.5, 1.5), settings)
+    before = compile_counter.count
+    trajs = race_runs(himmelblau, runs, (-0.5, 1.5), settings)
+    assert compile_counter.count == before
+    for g, r in zip(grids, runs, strict=True):
+        assert len(g.loss) == len(value_grid(lr_param(r.name)))  # the padding is dropped
+    for t, plain in zip(trajs, engine.run(himmelblau, runs, (-0.5, 1.5), settings), strict=True):
+        np.testing.assert_allclose(t.params, plain.params, rtol=1e-6, atol=1e-7)
+        np.testing.assert_allclose(t.loss, plain.loss, rtol=1e-6, atol=1e-7)
