@@ -26,7 +26,7 @@ from starlette.responses import JSONResponse
 from starlette.routing import Route
 
 from optlab.config.surfaces import default_config, engine_settings, surface_of
-from optlab.core import engine
+from optlab.core import engine, sweeps
 from optlab.shell import race, setup
 
 log = logging.getLogger("optlab.startup")
@@ -37,8 +37,6 @@ def warm_surfaces_default() -> None:
     """The Surfaces page's default race, through the engine (compiles what the first visit
     runs), and its map's background image through the page's own cache (the image's
     evaluation grid compiles too)."""
-    from optlab.core import sweeps
-
     cfg = default_config()
     runs = [engine.OptimizerRun(name, dict(hp)) for name, hp in cfg.hparams]
     sweeps.race_runs(surface_of(cfg), runs, cfg.start, engine_settings(cfg), dict(cfg.theta))
@@ -65,8 +63,6 @@ def warm_transformer_default() -> None:
 def warm_surfaces_live() -> None:
     """The Surfaces page's default race over its learning-rate grids (``slider_grids``: the
     live race's data), compiled with the default race: a first visit needs both."""
-    from optlab.core import sweeps
-
     cfg = default_config()
     runs = [engine.OptimizerRun(name, dict(hp)) for name, hp in cfg.hparams]
     sweeps.slider_grids(surface_of(cfg), runs, cfg.start, engine_settings(cfg), dict(cfg.theta))
@@ -77,7 +73,6 @@ def warm_surface_pairs() -> None:
     (its run and its lr grid; compiled per (problem, optimizer), so a visitor who picks a new
     surface or adds an optimizer finds it ready). Last: a long, lowest-priority tail; with
     the persistent compilation cache a restarted server loads these from disk."""
-    from optlab.core import sweeps
     from optlab.core.optimizers import OPTIMIZERS
     from surfaces import SURFACES
 
