@@ -73,3 +73,37 @@ def test_the_deepnets_warmup_covers_the_depth_defaults(compile_counter):
     n = dn.DeepNetsConfig().net
     train.train(dn.depth_net(n), dn.depth_data(n), dn.depth_runs(n)[:1], dn.depth_settings(n))
     assert compile_counter.count == before
+
+
+def test_the_server_serves_only_after_the_first_visits_warmups(monkeypatch):
+    """The lifespan returns (Starlette then takes requests) once the ``READY`` entries have
+    run; the rest run afterwards, on the background thread."""
+    import threading
+
+    events: list[tuple[str, str]] = []
+    done = threading.Event()
+
+    def warmup(name: str):
+        def warm() -> None:
+            events.append((name, threading.current_thread().name))
+            if name == "last":
+                done.set()
+
+        warm.__name__ = name
+        return warm
+
+    names = ["first", "second", "third", "last"]
+    monkeypatch.setattr(startup, "WARMUPS", tuple(warmup(n) for n in names))
+    monkeypatch.setattr(startup, "READY", 2)
+    monkeypatch.setenv("OPTLAB_WARMUPS", "all")
+
+    async def serve() -> list[str]:
+        async with startup.lifespan(None):
+            return [name for name, _ in events]
+
+    assert asyncio.run(serve())[:2] == ["first", "second"]
+    assert done.wait(10)
+    assert [name for name, _ in events] == names
+    threads = dict(events)
+    assert threads["third"] == threads["last"] == "optlab-warmup"
+    assert threads["first"] != "optlab-warmup"
