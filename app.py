@@ -1,7 +1,8 @@
 """optlab's entry (``streamlit run app.py``).
 
 ``app`` is the server (Streamlit on Starlette): its lifespan warms the compile caches before
-the first visitor and it serves the small extra routes (``optlab.shell.startup``). Run as the
+the first visitor, a middleware tells the background warm-ups when visitors are active, and
+it serves the small extra routes (``optlab.shell.startup``). Run as the
 page script, this file only configures the page and routes to the pages.
 """
 
@@ -9,7 +10,9 @@ import streamlit as st
 
 from optlab.shell import navigation, setup, startup
 
-app = st.App(__file__, lifespan=startup.lifespan, routes=startup.ROUTES)
+app = st.App(
+    __file__, lifespan=startup.lifespan, routes=startup.ROUTES, middleware=startup.MIDDLEWARE
+)
 
 if __name__ == "__main__":  # the page script (Streamlit runs it as __main__ on every rerun)
     setup.enable_compilation_cache()

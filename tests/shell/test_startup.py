@@ -107,3 +107,48 @@ def test_the_server_serves_only_after_the_first_visits_warmups(monkeypatch):
     threads = dict(events)
     assert threads["third"] == threads["last"] == "optlab-warmup"
     assert threads["first"] != "optlab-warmup"
+
+
+def test_the_middleware_notes_each_message_a_page_sends_and_passes_it_on(monkeypatch):
+    monkeypatch.setattr(startup, "_LAST_ACTIVITY", [-float("inf")])
+    seen = []
+
+    async def app(scope, receive, send):
+        seen.append((scope["type"], await receive()))
+
+    async def receive():
+        return {"type": "websocket.receive", "bytes": b"rerun"}
+
+    middleware = startup.ActivityMiddleware(app)
+    asyncio.run(middleware({"type": "http"}, receive, None))
+    assert startup._LAST_ACTIVITY[0] == -float("inf")  # a plain request is not a visitor's move
+    asyncio.run(middleware({"type": "websocket"}, receive, None))
+    assert startup._LAST_ACTIVITY[0] > -float("inf")
+    message = {"type": "websocket.receive", "bytes": b"rerun"}
+    assert seen == [("http", message), ("websocket", message)]
+
+
+def test_the_background_warmups_wait_until_the_pages_are_quiet(monkeypatch):
+    """A warm-up due while a page is active starts only ``QUIET_S`` after its last message."""
+    import threading
+    import time
+
+    monkeypatch.setattr(startup, "QUIET_S", 0.4)
+    monkeypatch.setattr(startup, "_LAST_ACTIVITY", [-float("inf")])
+    started = []
+    t0 = time.monotonic()
+    startup.wait_until_quiet()  # no page has spoken: at once
+    assert time.monotonic() - t0 < 0.4
+
+    def warm() -> None:
+        started.append(time.monotonic())
+
+    startup.note_activity()
+    last = startup._LAST_ACTIVITY[0]
+    thread = threading.Thread(target=startup._background, args=([warm],))
+    thread.start()
+    time.sleep(0.2)
+    assert started == []  # still within the quiet period
+    thread.join(5)
+    assert len(started) == 1
+    assert started[0] - last >= 0.4
