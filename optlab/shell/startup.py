@@ -1,8 +1,8 @@
 """What the server does before its first visitor, and its extra routes (``app.py`` hands both
 to ``st.App``, Streamlit on Starlette).
 
-At start: JAX's persistent compilation cache is switched on, then the first ``READY``
-entries of ``WARMUPS`` (the landing page's default race) run before the server takes its
+At start: JAX's persistent compilation cache is switched on, then the first ``READY`` entries
+of ``WARMUPS`` (the default races of the two live-race pages) run before the server takes its
 first request, so a first visit never waits for a compile: a visitor who comes while they run
 waits in the socket's queue, and ``streamlit run`` prints the URL once they are done. A
 background thread then runs the rest in order (later entries precompile what a visitor may
@@ -10,9 +10,10 @@ click next), and steps aside while visitors are active: before each entry, and b
 surface x optimizer pair of the long tail, it waits until no page has sent a message for
 ``QUIET_S`` seconds (``ActivityMiddleware`` notes every message a page sends). A lower CPU
 priority alone does not do it: tracing and lowering a program hold the GIL that the visitors'
-reruns need (measured: 30 students on one process, rerun p95 4.0 s with the tail running
-alongside, 0.51 s without it). A warm-up that fails is logged and skipped: it only costs the
-visitor the compile it meant to save.
+reruns need (measured with ``bench/bench_load.py``, 30 students on one process: rerun p95
+4.0 s with the tail running alongside them, 0.73 s with it stepping aside, 0.51 s without
+it). A warm-up that fails is logged and skipped: it only costs the visitor the compile it
+meant to save.
 
 Routes: ``/optlab/server-id`` answers this process's random id, so an open page can tell a
 network blip (same id) from a restarted server (a new id); ``/optlab/race/…`` serves the live
@@ -23,6 +24,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
 import importlib
 import logging
 import os
@@ -58,14 +60,16 @@ def wait_until_quiet(poll_s: float = 0.25) -> None:
 
 
 class ActivityMiddleware:
-    """A pure ASGI middleware: notes every message that arrives on a websocket (Streamlit's
-    page sessions speak over one), so the background warm-ups can step aside
-    (``wait_until_quiet``). Everything passes through unchanged."""
+    """A pure ASGI middleware: notes every HTTP request and every message that arrives on a
+    websocket (Streamlit's page sessions speak over one), so the background warm-ups can
+    step aside (``wait_until_quiet``). Everything passes through unchanged."""
 
     def __init__(self, app) -> None:
         self.app = app
 
     async def __call__(self, scope, receive, send):
+        if scope["type"] == "http":  # a page (or its scripts) loading
+            note_activity()
         if scope["type"] != "websocket":
             return await self.app(scope, receive, send)
 
@@ -96,8 +100,6 @@ def warm_transformer_default() -> None:
     short run of the default shapes (one chunk) compiles its setup and training programs
     (``optlab.transformer.programs``, what a press of Train then finds ready), and the
     panels' first generation programs (samples, the teacher-forcing example, accuracy)."""
-    import dataclasses
-
     from optlab.transformer import insight, lab
 
     spec = dataclasses.replace(lab.TrainSpec(), steps=lab.TrainSpec().chunk)
@@ -117,6 +119,20 @@ def warm_surfaces_live() -> None:
     compute = _page_compute("surfaces")
     cfg = default_config()
     compute.lr_race(compute.structure(cfg.run_key()), cfg.log_loss, cfg.theory)
+
+
+def warm_surfaces_steps() -> None:
+    """The Surfaces default race at the step buckets next to the default's (``engine``
+    compiles one program per bucket: without this, a visitor's first move of the Steps
+    slider waits for ~4 compiles)."""
+    compute = _page_compute("surfaces")
+    cfg = default_config()
+    i = engine.STEP_BUCKETS.index(engine.bucket_steps(cfg.steps))
+    for steps in engine.STEP_BUCKETS[i + 1 : i + 2] + engine.STEP_BUCKETS[max(i - 1, 0) : i]:
+        wait_until_quiet()
+        key = dataclasses.replace(cfg, steps=steps).run_key()
+        compute.compute(key)
+        compute.lr_race(compute.structure(key), cfg.log_loss, cfg.theory)
 
 
 def warm_surface_pairs() -> None:
@@ -172,12 +188,14 @@ def warm_deepnets_default() -> None:
 
 
 # In order, what a first visitor needs first: the Surfaces default (its run, then its lr
-# grids), the Data & SGD default, the Deep nets default, the Transformer's, then the long
-# surface x optimizer tail. Each entry takes no arguments.
+# grids) and the Data & SGD default (the two live races; the server serves after these
+# three), the Surfaces default's neighbouring step counts, the Deep nets default, the
+# Transformer's, then the long surface x optimizer tail. Each entry takes no arguments.
 WARMUPS: tuple[Callable[[], None], ...] = (
     warm_surfaces_default,
     warm_surfaces_live,
     warm_data_default,
+    warm_surfaces_steps,
     warm_deepnets_default,
     warm_transformer_default,
     warm_surface_pairs,
@@ -208,11 +226,11 @@ def run_warmups(
     return failed
 
 
-# How many ``WARMUPS`` entries the server runs before it serves: the Surfaces default (the
-# landing page), 4.7 s with an empty JAX cache on 2 cores, well under a second with a warm one.
-# The Data & SGD default (6.9 s) runs in the background: waiting for it too would double the
-# time until the landing page answers.
-READY = 2
+# How many ``WARMUPS`` entries the server runs before it serves: the two live races' defaults,
+# Surfaces (the landing page; 4.7 s with an empty JAX cache on 2 cores) and Data & SGD (6.9 s);
+# with the persistent cache warm, a restarted server loads them in about a second. In the
+# background instead, a first visit to Data & SGD took 13 s (its compile waits for a lull).
+READY = 3
 
 
 def _background(warmups: Sequence[Callable[[], None]]) -> None:
@@ -236,6 +254,7 @@ async def lifespan(app):
     setup.enable_compilation_cache()
     n = warmup_count()
     await asyncio.to_thread(run_warmups, WARMUPS[: min(n, READY)])
+    note_activity()  # the first visitors are on their way: the background waits for a lull
     if n > READY:
         rest = WARMUPS[READY:n]
         warm = threading.Thread(target=_background, args=(rest,), name="optlab-warmup")

@@ -46,10 +46,11 @@ def test_the_warmup_count_can_be_capped(monkeypatch):
 
 def test_the_warmups_run_in_first_visit_order():
     names = [w.__name__ for w in startup.WARMUPS]
-    assert names[:4] == [
+    assert names[:5] == [
         "warm_surfaces_default",
         "warm_surfaces_live",
         "warm_data_default",
+        "warm_surfaces_steps",
         "warm_deepnets_default",
     ]
     assert names[-1] == "warm_surface_pairs"
@@ -120,12 +121,15 @@ def test_the_middleware_notes_each_message_a_page_sends_and_passes_it_on(monkeyp
         return {"type": "websocket.receive", "bytes": b"rerun"}
 
     middleware = startup.ActivityMiddleware(app)
+    asyncio.run(middleware({"type": "lifespan"}, receive, None))
+    assert startup._LAST_ACTIVITY[0] == -float("inf")  # the server itself is no visitor
     asyncio.run(middleware({"type": "http"}, receive, None))
-    assert startup._LAST_ACTIVITY[0] == -float("inf")  # a plain request is not a visitor's move
+    after_http = startup._LAST_ACTIVITY[0]
+    assert after_http > -float("inf")
     asyncio.run(middleware({"type": "websocket"}, receive, None))
-    assert startup._LAST_ACTIVITY[0] > -float("inf")
+    assert startup._LAST_ACTIVITY[0] >= after_http
     message = {"type": "websocket.receive", "bytes": b"rerun"}
-    assert seen == [("http", message), ("websocket", message)]
+    assert seen == [("lifespan", message), ("http", message), ("websocket", message)]
 
 
 def test_the_background_warmups_wait_until_the_pages_are_quiet(monkeypatch):
@@ -152,3 +156,22 @@ def test_the_background_warmups_wait_until_the_pages_are_quiet(monkeypatch):
     thread.join(5)
     assert len(started) == 1
     assert started[0] - last >= 0.4
+
+
+def test_the_step_warmup_covers_the_next_step_counts(compile_counter):
+    """After it, the default race at the next step bucket up (the Steps slider's first move
+    past it) compiles nothing."""
+    import dataclasses
+
+    from optlab.config.surfaces import default_config
+    from optlab.core import engine
+    from optlab.pages.surfaces import compute
+
+    assert startup.run_warmups([startup.warm_surfaces_steps]) == []
+    cfg = default_config()
+    before = compile_counter.count
+    key = dataclasses.replace(cfg, steps=cfg.steps + 10).run_key()
+    assert engine.bucket_steps(cfg.steps + 10) > engine.bucket_steps(cfg.steps)
+    compute.compute(key)
+    compute.lr_race(compute.structure(key), cfg.log_loss, cfg.theory)
+    assert compile_counter.count == before
