@@ -9,7 +9,7 @@ import jax
 import numpy as np
 import pytest
 
-from optlab.transformer import finetune, insight, lab, programs
+from optlab.transformer import finetune, insight, lab, programs, train
 from optlab.transformer.corpus import CORPORA, arithmetic_answer
 from optlab.transformer.data import FULL_BATCH, full_batch, make_data
 from optlab.transformer.model import init_params
@@ -113,20 +113,23 @@ def test_full_batch_on_a_large_corpus_is_refused_with_a_message():
         lab.trainer(spec)
 
 
-def test_the_default_comparison_compiles_two_programs(compile_counter):
-    """4 optimizers, one batch size: one setup and one chunk program (target: at most 8
-    backend compiles), then nothing more for a second press of Train."""
+def test_the_default_comparison_compiles_two_programs_per_group(compile_counter):
+    """4 optimizers, one batch size, cut into a group per core (at most 4; ``train.WORKERS``):
+    a setup and a chunk program per group (target: at most 8 backend compiles), then nothing
+    more for a second press of Train."""
     programs.clear()
     spec = dataclasses.replace(lab.TrainSpec(), steps=100)  # the default shapes, 2 chunks
+    n_groups = len(lab.trainer(spec).groups)
+    assert n_groups == min(train.WORKERS, len(spec.runs))
     training = lab.Training(spec)
     assert training.stage == "compile"
     while training.advance():
         pass
-    assert compile_counter.count == 2
+    assert compile_counter.count == 2 * n_groups <= 8
     again = lab.Training(spec)
     assert again.stage == "train"  # compiled: no compile stage
     while again.advance():
         pass
-    assert compile_counter.count == 2
+    assert compile_counter.count == 2 * n_groups
     np.testing.assert_allclose(again.result.report.val_loss["Adam"],
                                training.result.report.val_loss["Adam"])  # fmt: skip

@@ -33,7 +33,14 @@ from optlab.transformer.model import (
     param_count,
 )
 from optlab.transformer.tokenizer import BOS, CharTokenizer
-from optlab.transformer.train import Contestant, TrainConfig, eval_loss, train, train_chunks
+from optlab.transformer.train import (
+    Contestant,
+    TrainConfig,
+    Trainer,
+    eval_loss,
+    train,
+    train_chunks,
+)
 
 ALPHABET = "abcdefghij .\n"
 TOK = CharTokenizer.from_text(ALPHABET)
@@ -245,6 +252,28 @@ def test_same_optimizer_same_hparams_is_reproducible():
     bound = 2 * TCFG.steps * 1.02 * lr
     jax.tree.map(partial(np.testing.assert_allclose, atol=bound), r1.params["a"], r2.params["a"])
     assert not np.array_equal(r1.metrics["a"]["loss"], r1.metrics["c"]["loss"])
+
+
+def test_runs_cut_into_groups_stepped_side_by_side_train_as_in_one_group():
+    """``workers`` only changes how the runs are grouped (and run at once), not what they
+    compute: every run's losses and weights equal the one-group run's, to float32 rounding
+    (a vmap over fewer runs may sum in another order; GD and momentum do not amplify it)."""
+    runs = [Contestant("gd", "gd", {"learning_rate": 0.1}),
+            Contestant("momentum", "momentum", {"learning_rate": 0.05}),
+            Contestant("gd_slow", "gd", {"learning_rate": 0.01})]  # fmt: skip
+    reports = {}
+    for workers in (1, 2):
+        trainer = Trainer(_corpus(), CFG, runs, TCFG, workers=workers)
+        assert [len(g.runs) for g in trainer.groups] == {1: [3], 2: [2, 1]}[workers]
+        reports[workers] = list(trainer.rounds())[-1]
+    one, other = reports[1], reports[2]
+    for run in runs:
+        lab = run.label
+        np.testing.assert_allclose(other.metrics[lab]["loss"], one.metrics[lab]["loss"],
+                                   rtol=1e-5)  # fmt: skip
+        np.testing.assert_allclose(other.val_loss[lab], one.val_loss[lab], rtol=1e-5)
+        jax.tree.map(partial(np.testing.assert_allclose, rtol=1e-4, atol=1e-6),
+                     other.params[lab], one.params[lab])  # fmt: skip
 
 
 def test_chunks_report_progress_metrics_and_validation():
