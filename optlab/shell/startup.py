@@ -1,19 +1,19 @@
 """What the server does before its first visitor, and its extra routes (``app.py`` hands both
 to ``st.App``, Streamlit on Starlette).
 
-At start: JAX's persistent compilation cache is switched on, then the first ``READY`` entries
-of ``WARMUPS`` (the default races of the two live-race pages) run before the server takes its
-first request, so a first visit never waits for a compile: a visitor who comes while they run
-waits in the socket's queue, and ``streamlit run`` prints the URL once they are done. A
-background thread then runs the rest in order (later entries precompile what a visitor may
-click next), and steps aside while visitors are active: before each entry, and before each
-surface x optimizer pair of the long tail, it waits until no page has sent a message for
-``QUIET_S`` seconds (``ActivityMiddleware`` notes every message a page sends). A lower CPU
-priority alone does not do it: tracing and lowering a program hold the GIL that the visitors'
-reruns need (measured with ``bench/bench_load.py``, 30 students on one process: rerun p95
-4.0 s with the tail running alongside them, 0.73 s with it stepping aside, 0.51 s without
-it). A warm-up that fails is logged and skipped: it only costs the visitor the compile it
-meant to save.
+At start: JAX's persistent compilation cache is switched on, then the first ``READY`` entries of
+``WARMUPS`` (the default races of the two live-race pages) run before the server takes its first
+request, so a first visit never waits for a compile. ``streamlit run`` prints the URL at once; a
+visitor who comes while they run waits in the socket's queue (the browser shows the page
+loading) and is served when they are done. A background thread then runs the rest in order
+(later entries precompile what a visitor may click next), and steps aside while visitors are
+active: before each entry, and before each surface x optimizer pair of the long tail, it waits
+until no page has sent a message for ``QUIET_S`` seconds (``ActivityMiddleware`` notes every
+message a page sends). A lower CPU priority alone does not do it: tracing and lowering a program
+hold the GIL that the visitors' reruns need (measured with ``bench/bench_load.py``, 30 students
+on one process: rerun p95 4.0 s with the tail running alongside them, 0.73 s with it stepping
+aside, 0.51 s without it). A warm-up that fails is logged and skipped: it only costs the visitor
+the compile it meant to save.
 
 Routes: ``/optlab/server-id`` answers this process's random id, so an open page can tell a
 network blip (same id) from a restarted server (a new id); ``/optlab/race/…`` serves the live
