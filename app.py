@@ -1,9 +1,9 @@
 """optlab's entry (``streamlit run app.py``).
 
-``app`` is the server (Streamlit on Starlette): its lifespan warms the compile caches before
-the first visitor, a middleware tells the background warm-ups when visitors are active, and
-it serves the small extra routes (``optlab.shell.startup``). Run as the
-page script, this file only configures the page and routes to the pages.
+``app`` is the server (Streamlit on Starlette): its lifespan warms the compile caches before the
+first visitor, a middleware tells the background warm-ups when visitors are active, and it
+serves the small extra routes (``optlab.shell.startup``). Run as the page script, this file only
+configures the page and routes to the pages.
 """
 
 import streamlit as st

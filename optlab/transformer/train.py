@@ -7,21 +7,19 @@ is drawn with ``fold_in(key(data_seed), t)`` and its dropout mask with
 Speed: runs of equal batch size form a group, and one program steps the whole group: its
 ``lax.scan`` of ``chunk`` steps computes every run's gradient in one ``vmap`` over the stacked
 params (same batch, one batched forward and backward pass), then applies each optimizer's own
-update, and ends with every run's validation loss. A second program (``setup``) makes the
-start: weights, optimizer states, validation batches, the loss at step 0. XLA runs one such
-program on one core, so on a machine with ``WORKERS`` cores the runs of a batch size are cut
-into up to ``WORKERS`` groups whose chunks run at the same time, each round on a thread per
-group (XLA leaves the GIL free while it runs). So the default comparison (4 optimizers, one
-batch size) compiles two programs per core, at most 8. Measured on 2 cores: 21.9 ms per step
-of all four instead of 30.8 ms, for 4 programs to compile instead of 2 (10.5 s instead of
-6.5 s with an empty cache).
-Static: the ``ModelConfig``, the optimizer factories, the batch size, the chunk length and
-the (power-of-two bucketed) corpus size. Traced: every hyperparameter, the per-step
+update, and ends with every run's validation loss. A second program (``setup``) makes the start:
+weights, optimizer states, validation batches, the loss at step 0. XLA runs one such program on
+one core, so on a machine with ``WORKERS`` cores the runs of a batch size are cut into up to
+``WORKERS`` groups whose chunks run at the same time, each round on a thread per group (XLA
+leaves the GIL free while it runs). So the default comparison (4 optimizers, one batch size)
+compiles two programs per core, at most 8. Measured on 2 cores: 21.9 ms per step of all four
+instead of 30.8 ms, for 4 programs to compile instead of 2 (10.5 s instead of 6.5 s with an
+empty cache). Static: the ``ModelConfig``, the optimizer factories, the batch size, the chunk
+length and the (power-of-two bucketed) corpus size. Traced: every hyperparameter, the per-step
 learning-rate multipliers, clipping, L2 and weight decay, so changing any of them never
-recompiles. Programs are compiled through
-``optlab.transformer.programs`` (once per shape, a stage of its own: ``Trainer.compile``);
-``Trainer.rounds`` yields a ``ChunkReport`` after each round (every run one chunk further) for
-a progress bar, live curves and an early stop.
+recompiles. Programs are compiled through ``optlab.transformer.programs`` (once per shape, a
+stage of its own: ``Trainer.compile``); ``Trainer.rounds`` yields a ``ChunkReport`` after each
+round (every run one chunk further) for a progress bar, live curves and an early stop.
 
 Per step, the lab's one step pipeline (``optlab.core.stepper.condition`` then ``advance``, as
 in ``optlab.core.engine``): loss gradient -> global-norm clip -> + coupled L2 -> optimizer
