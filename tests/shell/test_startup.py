@@ -163,14 +163,18 @@ def test_the_step_warmup_covers_the_next_step_counts(compile_counter):
     past it) compiles nothing."""
     import dataclasses
 
+    import streamlit as st
+
     from optlab.config.surfaces import default_config
     from optlab.core import engine
     from optlab.pages.surfaces import compute
 
-    # Earlier tests may have left these results in the page's caches (then the warm-up would
-    # compile nothing while the engine's bounded program cache has dropped their programs).
-    compute.compute.clear()
-    compute.lr_race.clear()
+    # Earlier test modules may have left results in Streamlit's caches and schedules in the
+    # engine's, while JAX's caches are cleared after each module (conftest): the warm-up would
+    # then find them cached and compile nothing (the schedule's tiny ops are per bucket too).
+    st.cache_data.clear()
+    st.cache_resource.clear()
+    engine._multipliers.cache_clear()
     assert startup.run_warmups([startup.warm_surfaces_steps]) == []
     cfg = default_config()
     before = compile_counter.count
