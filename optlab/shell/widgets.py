@@ -126,7 +126,18 @@ def share_url(query: Mapping[str, str]) -> str:
 def share_box(query: Mapping[str, str], caption: str | None = None, expanded: bool = False,
               where=st) -> None:  # fmt: skip
     """The "Share this exact setup" expander (in ``where``: ``st`` or ``st.sidebar``)."""
-    with where.expander("Share this exact setup", icon=":material/link:", expanded=expanded):
-        st.code(share_url(query), language=None, wrap_lines=True)
-        if caption:
-            st.caption(caption)
+    with share_expander(where, expanded):
+        share_link(query, caption)
+
+
+def share_expander(where=st, expanded: bool = False):
+    """The empty "Share this exact setup" expander, for ``share_link`` to fill (a fragment
+    that fills it later resends only the link, not the expander around it)."""
+    return where.expander("Share this exact setup", icon=":material/link:", expanded=expanded)
+
+
+def share_link(query: Mapping[str, str], caption: str | None = None) -> None:
+    """The link to this page with ``query``, and ``caption`` under it."""
+    st.code(share_url(query), language=None, wrap_lines=True)
+    if caption:
+        st.caption(caption)

@@ -4,6 +4,7 @@ plotly charts it drew."""
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 
 from streamlit.testing.v1 import AppTest
@@ -36,3 +37,17 @@ def chart_spec(at: AppTest, key: str) -> dict | None:
     """The plotly spec of the chart whose element id contains ``key`` (None: not drawn)."""
     charts = [c for c in at.get("plotly_chart") if c.proto.id and key in c.proto.id]
     return json.loads(charts[0].proto.spec) if charts else None
+
+
+def table_cells(line: str) -> list[str]:
+    """A Markdown table row's cells, unescaped (``optlab.viz.tables.markdown``)."""
+    return [re.sub(r"\\(.)", r"\1", c.strip()) for c in re.split(r"(?<!\\)\|", line)[1:-1]]
+
+
+def table_rows(at: AppTest, column: str) -> list[dict[str, str]]:
+    """The rows of the first Markdown table with a column named ``column``, as text."""
+    for element in at.markdown:
+        lines = [line for line in element.value.splitlines() if line.startswith("|")]
+        if len(lines) >= 2 and column in (head := table_cells(lines[0])):
+            return [dict(zip(head, table_cells(line), strict=True)) for line in lines[2:]]
+    raise AssertionError(f"no table with a column {column!r}")

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import math
 
-from optlab.viz.tables import number, people_rows
+from optlab.viz.tables import markdown, number, people_rows
+from tests.support.apptest import table_cells
 
 
 def test_numbers_read_as_four_significant_figures():
@@ -27,3 +28,16 @@ def test_a_diverged_row_says_so_in_the_columns_it_has_no_value_for():
     assert shown[0] == {"optimizer": "GD", "final loss": "1.5e-07", "best": "1e-09", "status": "ok"}
     assert shown[1]["final loss"] == "diverged at step 7"
     assert shown[1]["best"] == "0.3"
+
+
+def test_a_markdown_table_shows_every_cell_as_typed():
+    tricky = "a|b *c* $x$ :red[y] <b>z</b> \\ & _u_ ~s~ `c`"
+    text = markdown([{"optimizer": "GD", "note": tricky}, {"optimizer": "Adam", "note": "1.5e-05"}])
+    head, rule, *rows = text.splitlines()
+    assert table_cells(head) == ["optimizer", "note"]
+    assert rule == "|---|---|"
+    assert [table_cells(r) for r in rows] == [["GD", tricky], ["Adam", "1.5e-05"]]
+    # nothing Markdown or HTML would act on is left unescaped
+    for syntax in "*$:[<|`&_~":
+        assert f"\\{syntax}" in rows[0]
+    assert markdown([]) == ""

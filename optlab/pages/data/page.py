@@ -10,7 +10,6 @@ from __future__ import annotations
 
 from dataclasses import replace
 
-import pandas as pd
 import streamlit as st
 
 from optlab.config.data import DataConfig, lr_spec, regime, to_data_query
@@ -224,7 +223,7 @@ def summary_table(cfg: DataConfig, runs: list[SeedRuns]) -> None:
         diverged=lambda row: "diverged" if row["optimizer"] in all_gone else None,
         gone=SUMMARY_GONE,
     )
-    st.dataframe(pd.DataFrame(shown), hide_index=True)
+    st.markdown(tables.markdown(shown))
     st.caption(
         "*spread of end points*: RMS distance of the K final iterates from their mean — the "
         "size of the noise ball. *mean end → minimum*: how far the average end point is from "

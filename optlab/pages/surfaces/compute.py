@@ -67,6 +67,8 @@ def lr_race(skey: RunKey, log_loss: bool, theory: bool = False) -> tuple[str, tu
         skey.start, skey.steps, log_loss=log_loss,
     )  # fmt: skip
     for i in range(len(skey.optimizers)) if theory else ():
+        if (bound := stability_bound(skey, i)) is not None:
+            meta["opts"][i]["bound"] = bound
         if (curves := grid_predictions(skey, i, grids[i])) is not None:
             idx = arrays[f"steps{i}"]
             pred = np.full(arrays[f"loss{i}"].shape, np.nan, np.float32)
@@ -75,6 +77,19 @@ def lr_race(skey: RunKey, log_loss: bool, theory: bool = False) -> tuple[str, tu
             arrays[f"pred{i}"] = pred
     live.add_schedule(meta, arrays, skey.schedule, skey.steps, dict(skey.schedule_params))
     return live.digest("surfaces", skey, log_loss, theory), (meta, arrays)
+
+
+def stability_bound(skey: RunKey, i: int) -> tuple[str, float] | None:
+    """Optimizer ``i``'s largest stable learning rate on a quadratic surface (``("2/L",
+    0.1)``; ``overlays.BOUNDS``), drawn on its sensitivity strip; ``None`` where the theory
+    has none (not a quadratic, an optimizer it does not cover, or clipping or weight decay,
+    which the bound does not know)."""
+    opt, pairs = skey.optimizers[i]
+    q = quadratic(skey.surface, skey.theta, skey.custom)
+    if q is None or opt not in overlays.BOUNDS or skey.clip != "off" or skey.wd != "off":
+        return None
+    bound = overlays.BOUNDS[opt]
+    return bound.formula, float(bound.value(q, float(dict(pairs).get("beta", 0.0))))
 
 
 def grid_predictions(skey: RunKey, i: int, grid) -> np.ndarray | None:

@@ -7,7 +7,7 @@ keeps the configuration's (URL's) values.
 from __future__ import annotations
 
 import math
-from collections.abc import Collection, Mapping
+from collections.abc import Mapping
 from dataclasses import replace
 
 import streamlit as st
@@ -31,7 +31,6 @@ from optlab.core.optimizers import OPTIMIZERS
 from optlab.core.params import snap
 from optlab.core.theory import Quadratic
 from optlab.pages.surfaces import compute, custom_controls, state
-from optlab.shell import widgets
 from optlab.shell.state import force, seed
 from optlab.shell.widgets import hparam_widget, params_widgets, schedule_widgets
 from optlab.viz import overlays
@@ -41,7 +40,8 @@ CLIP_LABELS = {"off": "off", "norm": "global norm", "value": "by value"}
 WD_LABELS = {"off": "off", "l2": "coupled L2", "decoupled": "decoupled"}
 THEORY_HELP = (
     "On quadratic surfaces (bowl, ravine, Booth, Matyas): the stability bound lr < 2/L and the "
-    "optimal steps under the GD / momentum learning rates, 2/L on the learning-rate curve, and "
+    "optimal steps under the GD / momentum learning rates, the bound as a dotted red line on "
+    "their final-loss-against-lr strips, and "
     "the predicted loss curves (dashed) beside the measured ones. On every surface: the "
     "Hessian at the inspected point, under *Inside the optimizer*."
 )
@@ -168,17 +168,6 @@ def schedule_group(cfg: Config) -> Config:
     return replace(cfg, schedule=name, schedule_params=params)
 
 
-def lr_curve(slot, cfg: Config) -> None:
-    """Each optimizer's learning rate over the run (drawn into ``slot`` after the main chart,
-    so a slider move updates the race first)."""
-    if slot is None or not cfg.optimizers:
-        return
-    lrs = tuple((OPTIMIZERS[o].display, cfg.hp(o)["learning_rate"]) for o in cfg.optimizers)
-    q = quadratic_of(cfg) if any(o in overlays.BOUNDS for o in cfg.optimizers) else None
-    limit = ("2/L", q.gd_max_lr) if q is not None else None
-    widgets.lr_curve(slot, "lr_curve", cfg.schedule, cfg.steps, cfg.schedule_params, lrs, limit)
-
-
 def clip_group(cfg: Config) -> Config:
     seed("clip", cfg.clip)
     mode = st.radio(
@@ -233,22 +222,14 @@ GROUPS = (
 )
 
 
-def sidebar(cfg: Config, defer: Collection[str] = ()):
-    """Draw every visible control group in the sidebar. Returns the configuration they
-    describe, the (still empty) slot for the learning-rate curve, and for each group named
-    in ``defer`` an empty container in its place (a fragment draws it there, so moving its
-    widgets reruns only that fragment)."""
-    slot, deferred = None, {}
+def sidebar(cfg: Config) -> Config:
+    """Draw every visible control group in the sidebar; returns the configuration they
+    describe. (The learning rates themselves are the live race's sliders, in the main area.)"""
     with st.sidebar:
         for name, group, heading in GROUPS:
             if cfg.hidden(name):
                 continue
             if heading:
                 st.subheader(heading, divider="gray")
-            if name in defer:
-                deferred[name] = st.container()
-            else:
-                cfg = group(cfg)
-            if name == "schedule":
-                slot = st.empty()
-    return cfg, slot, deferred
+            cfg = group(cfg)
+    return cfg

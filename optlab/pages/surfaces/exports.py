@@ -26,20 +26,20 @@ def render(
     """The download buttons; ``figure`` builds the race as a plotly figure (only when the
     HTML download is asked for: the page itself draws the race with the live component)."""
     stem = file_stem(cfg)
-    csv_col, html_col, gif_col = st.columns(3)
-    csv_col.download_button(
+    row = st.container(horizontal=True)  # one layout block (three columns were four)
+    row.download_button(
         "Trajectories (CSV)", data=lambda: export.trajectories_csv(trajs),
         file_name=f"{stem}.csv", mime="text/csv", on_click="ignore",
         icon=":material/table:", key="dl_csv",
     )  # fmt: skip
-    html_col.download_button(
+    row.download_button(
         "Interactive figure (HTML)", data=lambda: export.figure_html(figure()),
         file_name=f"{stem}.html", mime="text/html", on_click="ignore",
         icon=":material/public:", key="dl_html",
     )  # fmt: skip
     key = cfg.run_key()
     held = st.session_state.get(GIF)
-    slot = gif_col.empty()  # the build button, replaced by the download once built
+    slot = row.empty()  # the build button, replaced by the download once built
     if held is None or held[0] != key:
         if not slot.button("Build animated GIF", icon=":material/movie:", key="build_gif"):
             return

@@ -31,22 +31,20 @@ SHARE_NOTE = (
 )
 
 
+RACE_SHOWN = "_optlab_race_structure"  # the structure of the race this session last drew
+
 VIEW3D_NOTE = (
     "A still picture: the whole paths at the learning rates last released, drawn on the "
     "surface. It does not follow Play or the step scrubber above; drag to turn it."
 )
 
 
-def share_box(cfg) -> None:
-    widgets.share_box(to_query(cfg), SHARE_NOTE, expanded=cfg.present)
-
-
 def render() -> None:
     cfg = state.load()
     style.apply(cfg.present)
     classroom.student_box("surfaces", cfg)  # class mode: the joined class's submit box
-    share_slot = st.sidebar.container() if not cfg.hidden("share") else None
-    cfg, lr_slot, _ = controls.sidebar(cfg)
+    share_slot = None if cfg.hidden("share") else widgets.share_expander(st.sidebar, cfg.present)
+    cfg = controls.sidebar(cfg)
     state.save(cfg)
     err = custom_controls.custom_error(cfg.custom) if cfg.surface == CUSTOM else None
     if err is not None:
@@ -64,13 +62,13 @@ def render() -> None:
         style.explain(about, True, "About this surface")
     else:
         title.caption(about)
-    live(lr_slot, share_slot)
+    live(share_slot)
 
 
 def share(slot, cfg: Config) -> None:
     if slot is not None:
         with slot:
-            share_box(cfg)
+            widgets.share_link(to_query(cfg), SHARE_NOTE)
 
 
 def start_moved(cfg: Config) -> bool:
@@ -82,7 +80,7 @@ def start_moved(cfg: Config) -> bool:
 
 
 @st.fragment
-def live(lr_slot, share_slot) -> None:
+def live(share_slot) -> None:
     """The race and everything its learning rates change. A fragment: a released slider
     reruns only this (see the module); a click on the map reruns the whole page, whose
     sidebar holds the start inputs."""
@@ -92,8 +90,15 @@ def live(lr_slot, share_slot) -> None:
     notices_box(state.notices())
     if not cfg.optimizers:
         view.empty_state()
-    with st.spinner("Preparing the race… (a fresh server compiles it first)"):
-        view.live(cfg)  # the title above is already shown; the spinner only after 0.5 s
+    # The spinner (shown after 0.5 s) only when the race's structure is new: a released
+    # learning rate draws a race already computed, and a spinner is one more element to send.
+    skey = compute.structure(cfg.run_key())
+    if st.session_state.get(RACE_SHOWN) == skey:
+        view.live(cfg)
+    else:
+        with st.spinner("Preparing the race… (a fresh server compiles it first)"):
+            view.live(cfg)
+    st.session_state[RACE_SHOWN] = skey
     if cfg.optimizers:
         view.hint(cfg)
     trajs = compute.compute(cfg.run_key()) if cfg.optimizers else []
@@ -104,7 +109,6 @@ def live(lr_slot, share_slot) -> None:
     # After the panels: "Inside the optimizer" writes its optimizer and step into the saved
     # configuration, and the share link must hold them (it lagged the address bar by one).
     share(share_slot, state.load())
-    controls.lr_curve(lr_slot, cfg)
 
 
 def details(cfg: Config, trajs) -> None:

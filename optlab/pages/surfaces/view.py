@@ -5,7 +5,6 @@ from __future__ import annotations
 
 from dataclasses import replace
 
-import pandas as pd
 import streamlit as st
 
 from optlab.config.surfaces import Config, default_optimizers
@@ -100,31 +99,35 @@ def state_panel(trajs: list[Trajectory]) -> None:
     names = list(index)
     if st.session_state.get("inspect") not in index:
         force("inspect", cfg.inspect if cfg.inspect in index else names[0])
-    left, right = st.columns([1, 3])
-    name = left.selectbox(
-        "Optimizer", names, key="inspect", format_func=lambda n: trajs[index[n]].label
+    # Horizontal containers, not columns: a row is one layout block instead of three, and
+    # each block is resent with every released learning rate.
+    pick = st.container(horizontal=True, vertical_alignment="bottom")
+    name = pick.selectbox(
+        "Optimizer",
+        names,
+        key="inspect",
+        format_func=lambda n: trajs[index[n]].label,
+        width=220,
     )
     traj = trajs[index[name]]
     if traj.steps == 0:
-        right.info(f"{traj.label} diverged at its very first step: there is no state to show.")
+        pick.info(f"{traj.label} diverged at its very first step: there is no state to show.")
         return
     if traj.steps == 1:
         at = 0
-        right.caption(f"{traj.label} ran a single step before diverging: showing step 0.")
+        pick.caption(f"{traj.label} ran a single step before diverging: showing step 0.")
     else:
         force("at", min(st.session_state.get("at", cfg.at), traj.steps - 1))
-        at = right.slider("Step to inspect", 0, traj.steps - 1, key="at")
+        at = pick.slider("Step to inspect", 0, traj.steps - 1, key="at")
     inspect = "" if name == names[0] else name
     if (inspect, at) != (cfg.inspect, cfg.at):
         state.update(lambda c: replace(c, inspect=inspect, at=int(at)))
     key = cfg.run_key().single(index[name])
-    a, b = st.columns(2)
-    with a:
-        fig = figures.state(traj, key, int(at), cfg.present)
-        st.plotly_chart(fig, key="state_chart", config=CHART_CONFIG, theme=None)
-    with b:
-        fig = figures.eff_step(traj, key, cfg.present)
-        st.plotly_chart(fig, key="eff_chart", config=CHART_CONFIG, theme=None)
+    charts = st.container(horizontal=True)
+    fig = figures.state(traj, key, int(at), cfg.present)
+    charts.plotly_chart(fig, key="state_chart", config=CHART_CONFIG, theme=None)
+    fig = figures.eff_step(traj, key, cfg.present)
+    charts.plotly_chart(fig, key="eff_chart", config=CHART_CONFIG, theme=None)
     if cfg.theory:
         hessian_note(cfg, traj, int(at))
     st.caption(EFF_STEP_HELP)
@@ -151,10 +154,7 @@ def results_table(rows: list[dict]) -> None:
         gone=RESULT_GONE,
         formats={"steps to tolerance": lambda v: "never" if v is None else str(v)},
     )
-    st.dataframe(
-        pd.DataFrame([{k: v for k, v in r.items() if k != "status"} for r in shown]),
-        hide_index=True,
-    )
+    st.markdown(tables.markdown([{k: v for k, v in r.items() if k != "status"} for r in shown]))
     st.caption(
         "*steps to tolerance*: first step whose loss is within 10⁻³ of the best known minimum "
         "(never: not within the run). *distance to minimum*: from the final point to the "

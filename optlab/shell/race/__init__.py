@@ -35,8 +35,6 @@ from starlette.routing import Route
 from optlab.viz import live
 
 HERE = Path(__file__).resolve().parent
-JS = (HERE / "race.js").read_text(encoding="utf-8")
-CSS = (HERE / "race.css").read_text(encoding="utf-8")
 ASSETS = "/optlab/race"  # the server's route for race.js and race.css (``ROUTES``)
 
 
@@ -48,21 +46,20 @@ def asset_path(name: str, text: str) -> str:
     return f"{ASSETS}/{stem}-{digest}.{ext}"
 
 
-JS_PATH, CSS_PATH = asset_path("race.js", JS), asset_path("race.css", CSS)
+CSS = (HERE / "race.css").read_text(encoding="utf-8")
+CSS_PATH = asset_path("race.css", CSS)
+JS = (HERE / "race.js").read_text(encoding="utf-8").replace("__RACE_CSS__", CSS_PATH)
+JS_PATH = asset_path("race.js", JS)  # so a new stylesheet is a new race.js too
 
 
-def _without_comments(js: str) -> str:
-    """``js`` without its whole-line comments and blank lines (it travels in every rerun)."""
-    lines = (line for line in js.splitlines() if not line.lstrip().startswith("//"))
-    return "\n".join(line for line in lines if line.strip())
+def _stripped(js: str) -> str:
+    """``js`` without whole-line comments, indentation and blank lines (it travels in every
+    rerun)."""
+    lines = (line.strip() for line in js.splitlines())
+    return "\n".join(line for line in lines if line and not line.startswith("//"))
 
 
-LOADER = _without_comments(
-    (HERE / "loader.js")
-    .read_text(encoding="utf-8")
-    .replace("__RACE_JS__", JS_PATH)
-    .replace("__RACE_CSS__", CSS_PATH)
-)
+LOADER = _stripped((HERE / "loader.js").read_text(encoding="utf-8").replace("__RACE_JS__", JS_PATH))
 
 # Only the loader is the component's code: Streamlit sends a component's js and css with
 # every element, i.e. in every rerun (31 KB per released slider when race.js was inline).

@@ -8,6 +8,17 @@
 // Drawn on canvases (measured: a redraw of 4 paths, 4 loss curves and 4 sensitivity strips
 // takes a few ms; plotly.js would first have to be loaded into the page, 4.6 MB).
 
+// The stylesheet, before the first draw measures the layout (a top-level await: the import of
+// this module resolves once it has loaded). Its content-hashed path is filled in by the server.
+await new Promise((resolve) => {
+  if (document.querySelector("link[data-optlab-race]")) return resolve();
+  const link = Object.assign(document.createElement("link"), { rel: "stylesheet" });
+  link.href = new URL("__RACE_CSS__", window.location.href).href;
+  link.dataset.optlabRace = "1";
+  link.onload = link.onerror = () => resolve();
+  document.head.appendChild(link);
+});
+
 const STORE = new Map(); // race id -> {meta, arrays}: the grids this page has received
 const IMAGES = new Map(); // background id -> HTMLImageElement
 const UI = new Map(); // component key -> what the user set (survives the reruns' re-invocations)
@@ -120,6 +131,17 @@ function runOf(race, i, g) {
     run.ndiv = arrays[`ndiv${i}`][g];
   }
   return run;
+}
+
+// Where ``value`` falls on an increasing grid, as a fractional index (log-linear between
+// neighbours); ``null`` outside the grid.
+function gridPosition(grid, value) {
+  const G = grid.length;
+  if (!(value >= grid[0] && value <= grid[G - 1])) return null;
+  let g = 0;
+  while (g + 1 < G - 1 && grid[g + 1] <= value) g++;
+  const a = Math.log(grid[g]), b = Math.log(grid[g + 1]);
+  return g + (b > a ? (Math.log(value) - a) / (b - a) : 0);
 }
 
 function pointAt(run, s) {
@@ -583,6 +605,18 @@ export default function (component) {
       pen = true;
     });
     ctx.stroke();
+    if (o.bound) { // the theory's stability bound (e.g. 2/L): dotted red, its formula beside
+      const gb = gridPosition(o.grid, o.bound[1]);
+      if (gb !== null) {
+        ctx.strokeStyle = "#d62728"; ctx.lineWidth = 1.5; ctx.setLineDash([3, 3]);
+        ctx.beginPath(); ctx.moveTo(X(gb), 0); ctx.lineTo(X(gb), h); ctx.stroke(); ctx.setLineDash([]);
+        ctx.fillStyle = "#d62728";
+        ctx.font = `${Math.round(font * 0.7)}px sans-serif`;
+        ctx.textBaseline = "top";
+        ctx.textAlign = X(gb) > w / 2 ? "right" : "left";
+        ctx.fillText(o.bound[0], X(gb) + (X(gb) > w / 2 ? -3 : 3), 2);
+      }
+    }
     const g = ui.g[o.name];
     ctx.strokeStyle = "#222";
     ctx.lineWidth = 1.5;

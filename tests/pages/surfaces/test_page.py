@@ -19,7 +19,7 @@ from optlab.viz.live import grid_index
 from surfaces import SURFACES
 from tests.pages.surfaces import race_probe
 from tests.pages.surfaces.race_probe import traj_data
-from tests.support.apptest import open_page, page_source
+from tests.support.apptest import open_page, page_source, table_rows
 
 TIMEOUT = 60
 
@@ -227,7 +227,7 @@ def test_diverging_learning_rates_share_one_banner_and_the_table_says_diverged()
     assert len(banners) == 1, banners
     assert "**GD** diverged at step" in banners[0]
     assert "**Momentum** at step" in banners[0]
-    rows = at.dataframe[0].value.to_dict("records")
+    rows = table_rows(at, "final loss")
     assert all(r["final loss"].startswith("diverged at step") for r in rows), rows
     # every cell is text a person reads: no float with 17 digits, no e+25
     cells = [v for r in rows for v in r.values()]

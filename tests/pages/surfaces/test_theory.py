@@ -4,6 +4,7 @@ the state panel. (The page-level half of ``tests/viz/test_overlays.py``, for the
 
 from __future__ import annotations
 
+import pytest
 from streamlit.testing.v1 import AppTest
 
 from optlab.pages.surfaces import controls, state
@@ -21,6 +22,12 @@ def captions(at: AppTest) -> str:
     return "\n".join(c.value for c in at.caption)
 
 
+def bounds(at: AppTest) -> dict[str, list]:
+    """The stability bound each optimizer's sensitivity strip marks (``[formula, value]``)."""
+    meta, _ = race_probe.race(at)
+    return {o["name"]: o["bound"] for o in meta["opts"] if "bound" in o}
+
+
 def predicted(at: AppTest) -> list[str]:
     meta, arrays = race_probe.race(at)
     return [o["name"] for i, o in enumerate(meta["opts"]) if f"pred{i}" in arrays]
@@ -32,6 +39,10 @@ def test_ravine_shows_two_over_l_and_the_predicted_curves():
     assert "lr < 2/L = 0.1" in text
     assert "optimal heavy ball" in text
     assert predicted(at) == ["gd", "momentum"]
+    beta = at.session_state[state.CFG].hp("momentum")["beta"]
+    marks = bounds(at)  # the ravine's Hessian is diag(1, 20): L = 20
+    assert marks["gd"] == ["2/L", pytest.approx(2 / 20)]
+    assert marks["momentum"] == ["2(1 + β)/L", pytest.approx(2 * (1 + beta) / 20)]
     at.session_state[state.CFG] = controls.with_lrs(at.session_state[state.CFG], {"gd": 0.25})
     at.run()  # what releasing GD's slider at 0.25 does
     assert not at.exception
@@ -40,6 +51,7 @@ def test_ravine_shows_two_over_l_and_the_predicted_curves():
     assert at.query_params["theory"] == "0"
     assert "2/L" not in captions(at)
     assert predicted(at) == []
+    assert bounds(at) == {}
 
 
 def test_saddle_shows_the_hessian_in_the_state_panel():
@@ -49,6 +61,7 @@ def test_saddle_shows_the_hessian_in_the_state_panel():
     assert "eigenvalues -2, 2" in note
     assert "2/L" not in captions(at)  # not a quadratic: no bound
     assert predicted(at) == []
+    assert bounds(at) == {}
     at = run_page({"surface": "saddle", "opt": "gd", "theory": "0"})
     assert not [m.value for m in at.markdown if "Hessian at step" in m.value]
 
