@@ -14,7 +14,7 @@ from optlab.config.surfaces_link import parse_query, to_query
 from optlab.core.optimizers import OPTIMIZERS
 from optlab.core.params import value_grid
 from optlab.core.schedules import SCHEDULES
-from optlab.pages.surfaces import controls, state
+from optlab.pages.surfaces import controls, page, state
 from optlab.viz.live import grid_index
 from surfaces import SURFACES
 from tests.pages.surfaces import race_probe
@@ -138,7 +138,14 @@ def test_state_panel(at):
     def spec():
         return [c.proto.spec for c in at.get("plotly_chart") if "state_chart" in c.proto.id]
 
+    # Closed (the default), the panel draws nothing: no plotly chart, no controls.
+    assert page.INSIDE in [e.label for e in at.expander]
+    assert spec() == []
+    assert not [s for s in at.slider if s.key == "at"]
+    at.session_state[page.INSIDE_OPEN] = True  # what opening the expander does
+    at.run()
     before = spec()
+    assert before
     at.slider(key="at").set_value(at.slider(key="at").max).run()
     assert not at.exception
     assert spec() != before

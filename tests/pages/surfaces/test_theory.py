@@ -55,14 +55,14 @@ def test_ravine_shows_two_over_l_and_the_predicted_curves():
 
 
 def test_saddle_shows_the_hessian_in_the_state_panel():
-    at = run_page({"surface": "saddle", "opt": "gd"})
+    at = run_page({"surface": "saddle", "opt": "gd", "at": "1"})  # "at": the panel opens
     (note,) = [m.value for m in at.markdown if "Hessian at step" in m.value]
     assert "**saddle**" in note
     assert "eigenvalues -2, 2" in note
     assert "2/L" not in captions(at)  # not a quadratic: no bound
     assert predicted(at) == []
     assert bounds(at) == {}
-    at = run_page({"surface": "saddle", "opt": "gd", "theory": "0"})
+    at = run_page({"surface": "saddle", "opt": "gd", "at": "1", "theory": "0"})
     assert not [m.value for m in at.markdown if "Hessian at step" in m.value]
 
 
