@@ -8,6 +8,7 @@ Thin by design: the sidebar and the URL state in ``data_controls``, numbers in
 
 from __future__ import annotations
 
+import contextlib
 from dataclasses import replace
 
 import streamlit as st
@@ -126,10 +127,6 @@ def header(cfg: DataConfig, present: bool) -> None:
         title.caption(about)
 
 
-def share_box(cfg: DataConfig) -> None:
-    widgets.share_box(to_data_query(cfg), where=st.sidebar)
-
-
 def explanation(cfg: DataConfig) -> str:
     """What to notice, for the current setting."""
     lines = []
@@ -234,10 +231,21 @@ def summary_table(cfg: DataConfig, runs: list[SeedRuns]) -> None:
 def render() -> None:
     cfg = data_controls.sidebar(data_controls.load())
     data_controls.save(cfg)
-    classroom.student_box("data", cfg)  # class mode: the joined class's submit box
-    share_box(cfg)
+    share_slot = widgets.share_expander(st.sidebar)
     present = setup.presenting()
     header(cfg, present)
+    live_lab(share_slot, present)
+
+
+RACE_SHOWN = "_optlab_data_race_structure"  # the structure of the race this session last drew
+
+
+@st.fragment
+def live_lab(share_slot, present: bool) -> None:
+    """The race and everything its learning rates change. A fragment: a released slider
+    reruns only this (the sidebar's widgets are neither rerun nor resent), as on Surfaces."""
+    cfg = data_controls.load()
+    classroom.student_box("data", cfg)  # class mode: "your values now" follow the sliders
     notices_box(data_controls.notices())
     controls = cfg.controls() if cfg.is_data else ()
     specs = tuple(compute.specs(cfg))
@@ -246,18 +254,46 @@ def render() -> None:
             "**No optimizer selected.** Pick one or more in the sidebar.",
             icon=":material/sports_score:",
         )
-    with st.spinner(f"Running {cfg.seeds} seeds at every learning rate (a first run compiles)…"):
+    # The spinner only for a new structure (a released learning rate is one exact run more).
+    structure = tuple(compute.structural(s) for s in specs)
+    waiting = contextlib.nullcontext() if st.session_state.get(RACE_SHOWN) == structure else (
+        st.spinner(f"Running {cfg.seeds} seeds at every learning rate (a first run compiles)…")
+    )  # fmt: skip
+    with waiting:
         runs = [seed_runs(s) for s in specs]
-    cfg_key = (cfg.problem, controls, cfg.surface if not cfg.is_data else "")
-    live_race(cfg, cfg_key, specs, present)
+        cfg_key = (cfg.problem, controls, cfg.surface if not cfg.is_data else "")
+        live_race(cfg, cfg_key, specs, present)
+    st.session_state[RACE_SHOWN] = structure
     divergence_banner(runs)
     if not present:
         st.markdown("#### What to notice")
     style.explain(explanation(cfg), present, "What to notice")
     if cfg.is_data and specs:
-        name = regime(cfg.batch, cfg.n_points)
-        st.markdown(f"#### The model at one step ({name}, mean of {cfg.seeds} seeds bold)")
-        fit_panel()
+        model_at_one_step(cfg)
     if runs:
         st.markdown("#### Results over seeds")
         summary_table(cfg, runs)
+    with share_slot:
+        widgets.share_link(to_data_query(data_controls.load()))
+
+
+FIT_OPEN = "d.fit_open"  # the model panel's expander key (open: True)
+FIT_LABEL = "The model at one step: the data and each optimizer's fitted model"
+
+
+def model_at_one_step(cfg: DataConfig) -> None:
+    """The data and the fitted models, in an expander drawn only while open: closed, its
+    plotly chart (6.5 KB, resent with every released learning rate) is neither computed nor
+    sent, and a first visit loads no plotly.js. A link with a step (``at=``) opens it."""
+    panel = st.expander(
+        FIT_LABEL,
+        expanded=cfg.at >= 0,
+        key=FIT_OPEN,
+        on_change="rerun",
+        icon=":material/show_chart:",
+    )  # fmt: skip  (a constant label: a new label would be a new, closed expander)
+    if panel.open:
+        with panel:
+            name = regime(cfg.batch, cfg.n_points)
+            st.caption(f"{name}; the mean of the {cfg.seeds} seeds' models bold, each seed faint.")
+            fit_panel()

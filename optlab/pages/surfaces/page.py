@@ -43,12 +43,12 @@ VIEW3D_NOTE = (
 def render() -> None:
     cfg = state.load()
     style.apply(cfg.present)
-    classroom.student_box("surfaces", cfg)  # class mode: the joined class's submit box
     share_slot = None if cfg.hidden("share") else widgets.share_expander(st.sidebar, cfg.present)
     cfg = controls.sidebar(cfg)
     state.save(cfg)
     err = custom_controls.custom_error(cfg.custom) if cfg.surface == CUSTOM else None
     if err is not None:
+        classroom.student_box("surfaces", cfg)
         share(share_slot, cfg)
         st.markdown("### Your function")
         notices_box(state.notices())
@@ -88,6 +88,7 @@ def live(share_slot) -> None:
     cfg = state.load()
     if start_moved(cfg):
         st.rerun(scope="app")
+    classroom.student_box("surfaces", cfg)  # class mode: "your values now" follow the sliders
     notices_box(state.notices())
     if not cfg.optimizers:
         view.empty_state()

@@ -26,6 +26,7 @@ from optlab.config.data import (
 )
 from optlab.core.params import value_grid
 from optlab.pages.data import controls
+from optlab.pages.data import page as data_page
 from tests.pages.surfaces import race_probe
 from tests.support.apptest import open_page, table_rows
 
@@ -159,6 +160,12 @@ def at() -> AppTest:
     return run_page({"opt": "gd"})
 
 
+def open_fit(at: AppTest) -> None:
+    """Open "The model at one step" (closed by default) as a click on it does."""
+    at.session_state[data_page.FIT_OPEN] = True
+    at.run()
+
+
 def test_page_shows_map_loss_data_and_results(at):
     names = traces(at, "d.map")
     assert {"GD · mean", "GD · end points", "global minimum"} <= set(names)
@@ -166,6 +173,9 @@ def test_page_shows_map_loss_data_and_results(at):
     assert {"GD · full loss", "GD · mini-batch loss", "GD · full loss band"} <= set(
         traces(at, "d.loss")
     )
+    # the model panel is drawn only when opened: closed by default, no chart
+    assert not [c for c in at.get("plotly_chart") if c.proto.id.endswith("d.fit")]
+    open_fit(at)
     assert {"data", "GD · step 200", "best fit"} <= set(traces(at, "d.fit"))
     assert "mini-batch" in markdown(at)
     assert "What to notice" in markdown(at)
@@ -226,12 +236,14 @@ def test_seeds_noise_lr_schedule_steps_and_display(at, compile_counter):
 
 
 def test_step_slider_moves_the_model(at):
+    open_fit(at)
     changed(at, lambda: at.slider(key="d.at").set_value(5).run(), "d.fit", "step")
     assert "GD · step 5" in traces(at, "d.fit")
     assert at.query_params["at"] == "5"
 
 
 def test_problems_optimizers_and_the_empty_state(at):
+    open_fit(at)
     changed(at, lambda: at.radio(key="d.problem").set_value("logreg").run(), "d.fit", "logreg")
     assert spec(at, "d.fit")["layout"]["yaxis"]["range"] == [-0.12, 1.12]  # probabilities
     changed(at, lambda: at.radio(key="d.problem").set_value("surface").run(), "d.map", "surf")
