@@ -160,18 +160,42 @@ def _page_compute(package: str):
     return importlib.import_module(f"optlab.pages.{package}.compute")
 
 
-def warm_data_default() -> None:
-    """The Data & SGD page's first visit: every default optimizer's K seeds over its
-    learning-rate grid (the live race's data, one vmapped sweep each) and the loss map."""
-    from optlab.config.data import default_data_config
-
+def _warm_data_race(cfg) -> None:
+    """Every optimizer's K seeds over its learning-rate grid for Data & SGD setting ``cfg``
+    (the live race's data, one vmapped sweep each)."""
     compute = _page_compute("data")
-    cfg = default_data_config()
     for spec in compute.specs(cfg):
         wait_until_quiet()
         compute.lr_seed_grid(compute.structural(spec))
+
+
+def warm_data_default() -> None:
+    """The Data & SGD page's first visit: its default race and the loss map."""
+    from optlab.config.data import default_data_config
+
+    cfg = default_data_config()
+    _warm_data_race(cfg)
     controls = cfg.controls() if cfg.is_data else ()
-    compute.loss_image(cfg.problem, controls, cfg.surface if not cfg.is_data else "")
+    _page_compute("data").loss_image(cfg.problem, controls, cfg.surface if not cfg.is_data else "")
+
+
+def neighbour_steps(options: Sequence[int], steps: int) -> list[int]:
+    """The nearest of ``options`` above and below ``steps`` that the engine compiles for
+    another step bucket (what a Steps slider's first move up or down would compile)."""
+    own = engine.bucket_steps(steps)
+    up = [s for s in options if s > steps and engine.bucket_steps(s) != own]
+    down = [s for s in options if s < steps and engine.bucket_steps(s) != own]
+    return up[:1] + down[-1:]
+
+
+def warm_data_steps() -> None:
+    """The Data & SGD default race at the Steps options next to the default's buckets (as
+    ``warm_surfaces_steps``: measured, the first Steps move on a fresh server took 17 s)."""
+    from optlab.config.data import STEPS_OPTIONS, default_data_config
+
+    cfg = default_data_config()
+    for steps in neighbour_steps(STEPS_OPTIONS, cfg.steps):
+        _warm_data_race(dataclasses.replace(cfg, steps=steps))
 
 
 def warm_deepnets_default() -> None:
@@ -189,13 +213,14 @@ def warm_deepnets_default() -> None:
 
 # In order, what a first visitor needs first: the Surfaces default (its run, then its lr
 # grids) and the Data & SGD default (the two live races; the server serves after these
-# three), the Surfaces default's neighbouring step counts, the Deep nets default, the
+# three), both defaults' neighbouring step counts, the Deep nets default, the
 # Transformer's, then the long surface x optimizer tail. Each entry takes no arguments.
 WARMUPS: tuple[Callable[[], None], ...] = (
     warm_surfaces_default,
     warm_surfaces_live,
     warm_data_default,
     warm_surfaces_steps,
+    warm_data_steps,
     warm_deepnets_default,
     warm_transformer_default,
     warm_surface_pairs,

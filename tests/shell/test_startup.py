@@ -46,11 +46,12 @@ def test_the_warmup_count_can_be_capped(monkeypatch):
 
 def test_the_warmups_run_in_first_visit_order():
     names = [w.__name__ for w in startup.WARMUPS]
-    assert names[:5] == [
+    assert names[:6] == [
         "warm_surfaces_default",
         "warm_surfaces_live",
         "warm_data_default",
         "warm_surfaces_steps",
+        "warm_data_steps",
         "warm_deepnets_default",
     ]
     assert names[-1] == "warm_surface_pairs"
@@ -156,6 +157,33 @@ def test_the_background_warmups_wait_until_the_pages_are_quiet(monkeypatch):
     thread.join(5)
     assert len(started) == 1
     assert started[0] - last >= 0.4
+
+
+def test_neighbour_steps_are_the_nearest_options_in_other_buckets():
+    # 200 is bucket 200; 150 shares it; 300 and 100 are the nearest in other buckets
+    assert startup.neighbour_steps((50, 100, 150, 200, 300, 500), 200) == [300, 100]
+    assert startup.neighbour_steps((50, 100, 200), 200) == [100]  # none above
+    assert startup.neighbour_steps((200,), 200) == []
+
+
+def test_the_data_step_warmup_covers_the_next_step_option(compile_counter):
+    """After it, the Data & SGD default at the next Steps option up compiles nothing."""
+    import dataclasses
+
+    import streamlit as st
+
+    from optlab.config.data import STEPS_OPTIONS, default_data_config
+    from optlab.pages.data import compute
+
+    st.cache_data.clear()  # as in the Surfaces test below
+    st.cache_resource.clear()
+    assert startup.run_warmups([startup.warm_data_steps]) == []
+    cfg = default_data_config()
+    up = startup.neighbour_steps(STEPS_OPTIONS, cfg.steps)[0]
+    before = compile_counter.count
+    for spec in compute.specs(dataclasses.replace(cfg, steps=up)):
+        compute.lr_seed_grid(compute.structural(spec))
+    assert compile_counter.count == before
 
 
 def test_the_step_warmup_covers_the_next_step_counts(compile_counter):
