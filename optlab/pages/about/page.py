@@ -21,8 +21,9 @@ slider re-runs the race in milliseconds without recompiling.
    and a *more settings* expander (β's, ε, toggles).
 3. **Start** — type a start point or **click the map** anywhere.
 4. **Play** — press ▶ under the map, or drag the step scrubber.
-5. **Inside the optimizer** — choose an optimizer and a step to see its gradient, momentum and
-   actual update as arrows, and its effective per-coordinate step size.
+5. **Inside the optimizer** — open this panel under the race, then choose an optimizer and a
+   step to see its gradient, momentum and actual update as arrows, and its effective
+   per-coordinate step size. (It is drawn only while open, so the race stays quick.)
 6. **Share** — the address bar always holds the whole setup; *Share this exact setup* in the
    sidebar shows the link with a copy button.
 
@@ -54,7 +55,7 @@ The address bar holds everything that differs from the defaults, e.g.
 | `frame_ms` | animation speed, ms per frame (20–1000) | `frame_ms=120` |
 | `view3d` | show the 3-D view | `view3d=1` |
 | `theory` | theory overlays: 2/L, predicted loss, Hessian (`0`: off) | `theory=0` |
-| `inspect`, `at` | optimizer and step shown in *Inside the optimizer* | `inspect=adam&at=40` |
+| `inspect`, `at` | optimizer and step shown in *Inside the optimizer* (a link with either opens it) | `inspect=adam&at=40` |
 | `present` | **projector mode** on any page (kept across pages; `0`: off) | `present=1` |
 | `hide` | hide control groups (values still come from the link) | `hide=schedule,clip,wd` |
 | `scenario` | a scenario's explanation above the page | `scenario=momentum-ravine` |
