@@ -55,7 +55,7 @@ The address bar holds everything that differs from the defaults, e.g.
 | `frame_ms` | animation speed, ms per frame (20–1000) | `frame_ms=120` |
 | `view3d` | show the 3-D view | `view3d=1` |
 | `theory` | theory overlays: 2/L, predicted loss, Hessian (`0`: off) | `theory=0` |
-| `inspect`, `at` | optimizer and step shown in *Inside the optimizer* (a link with either opens it) | `inspect=adam&at=40` |
+| `inspect`, `at` | optimizer, step in *Inside the optimizer* (opens it) | `inspect=adam&at=40` |
 | `present` | **projector mode** on any page (kept across pages; `0`: off) | `present=1` |
 | `hide` | hide control groups (values still come from the link) | `hide=schedule,clip,wd` |
 | `scenario` | a scenario's explanation above the page | `scenario=momentum-ravine` |

@@ -7,11 +7,11 @@ The race is the live component (``optlab.shell.race``): the server computes each
 over its whole learning-rate grid once per structural change, and the browser redraws while
 a learning-rate slider moves, with no rerun. Releasing a slider reruns only the ``live``
 fragment (the sidebar's ~30 widgets are neither rerun nor resent), in which the component
-gets a small header and no race data again, and what follows the chosen values (warnings,
-the optimizer's state, results, exports, the share link, the learning-rate curve) is drawn
-anew. The page used to fight a rerun per slider move with a head start for the chart (a
-40 ms sleep) and reading the sliders ahead of drawing them (and rereading when that missed);
-with no rerun during a move, neither is needed.
+gets a small header and no race data again, and what follows the chosen values (the class
+box, warnings, the optimizer's state when open, results, exports, the share link) is drawn
+anew: about 4 KB, most of it Streamlit's own framing. The page used to fight a rerun per
+slider move with a head start for the chart (a 40 ms sleep) and reading the sliders ahead of
+drawing them (and rereading when that missed); with no rerun during a move, neither is needed.
 """
 
 from __future__ import annotations
