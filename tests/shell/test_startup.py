@@ -50,8 +50,8 @@ def test_the_warmups_run_in_first_visit_order():
         "warm_surfaces_default",
         "warm_surfaces_live",
         "warm_data_default",
-        "warm_surfaces_steps",
-        "warm_data_steps",
+        "warm_steps_up",
+        "warm_steps_down",
         "warm_deepnets_default",
     ]
     assert names[-1] == "warm_surface_pairs"
@@ -166,35 +166,18 @@ def test_neighbour_steps_are_the_nearest_options_in_other_buckets():
     assert startup.neighbour_steps((200,), 200) == []
 
 
-def test_the_data_step_warmup_covers_the_next_step_option(compile_counter):
-    """After it, the Data & SGD default at the next Steps option up compiles nothing."""
+def test_the_step_warmup_covers_both_pages_next_step_bucket(compile_counter):
+    """After ``warm_steps_up``, the Surfaces default at the next step bucket up and the
+    Data & SGD default at the next Steps option up (each Steps slider's first move past its
+    bucket) compile nothing."""
     import dataclasses
 
     import streamlit as st
 
     from optlab.config.data import STEPS_OPTIONS, default_data_config
-    from optlab.pages.data import compute
-
-    st.cache_data.clear()  # as in the Surfaces test below
-    st.cache_resource.clear()
-    assert startup.run_warmups([startup.warm_data_steps]) == []
-    cfg = default_data_config()
-    up = startup.neighbour_steps(STEPS_OPTIONS, cfg.steps)[0]
-    before = compile_counter.count
-    for spec in compute.specs(dataclasses.replace(cfg, steps=up)):
-        compute.lr_seed_grid(compute.structural(spec))
-    assert compile_counter.count == before
-
-
-def test_the_step_warmup_covers_the_next_step_counts(compile_counter):
-    """After it, the default race at the next step bucket up (the Steps slider's first move
-    past it) compiles nothing."""
-    import dataclasses
-
-    import streamlit as st
-
     from optlab.config.surfaces import default_config
     from optlab.core import engine
+    from optlab.pages.data import compute as data_compute
     from optlab.pages.surfaces import compute
 
     # Earlier test modules may have left results in Streamlit's caches and schedules in the
@@ -203,11 +186,16 @@ def test_the_step_warmup_covers_the_next_step_counts(compile_counter):
     st.cache_data.clear()
     st.cache_resource.clear()
     engine._multipliers.cache_clear()
-    assert startup.run_warmups([startup.warm_surfaces_steps]) == []
-    cfg = default_config()
+    assert startup.run_warmups([startup.warm_steps_up]) == []
     before = compile_counter.count
+    cfg = default_config()
     key = dataclasses.replace(cfg, steps=cfg.steps + 10).run_key()
     assert engine.bucket_steps(cfg.steps + 10) > engine.bucket_steps(cfg.steps)
     compute.compute(key)
     compute.lr_race(compute.structure(key), cfg.log_loss, cfg.theory)
+    data = default_data_config()
+    up = startup.neighbour_steps(STEPS_OPTIONS, data.steps)[0]
+    assert engine.bucket_steps(up) > engine.bucket_steps(data.steps)
+    for spec in data_compute.specs(dataclasses.replace(data, steps=up)):
+        data_compute.lr_seed_grid(data_compute.structural(spec))
     assert compile_counter.count == before
