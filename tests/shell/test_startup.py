@@ -46,12 +46,13 @@ def test_the_warmup_count_can_be_capped(monkeypatch):
 
 def test_the_warmups_run_in_first_visit_order():
     names = [w.__name__ for w in startup.WARMUPS]
-    assert names[:6] == [
+    assert names[:7] == [
         "warm_surfaces_default",
         "warm_surfaces_live",
         "warm_data_default",
         "warm_steps_up",
         "warm_steps_down",
+        "warm_surface_defaults",
         "warm_deepnets_default",
     ]
     assert names[-1] == "warm_surface_pairs"
@@ -199,3 +200,26 @@ def test_the_step_warmup_covers_both_pages_next_step_bucket(compile_counter):
     for spec in data_compute.specs(dataclasses.replace(data, steps=up)):
         data_compute.lr_seed_grid(data_compute.structural(spec))
     assert compile_counter.count == before
+
+
+def test_the_surface_warmups_cover_every_pair_once_the_defaults_first(monkeypatch):
+    """``warm_surface_defaults`` runs every surface with the default optimizers, and
+    ``warm_surface_pairs`` every other pair: together each pair once (recorded, not run)."""
+    from optlab.config.surfaces import default_optimizers
+    from optlab.core.optimizers import OPTIMIZERS
+    from surfaces import SURFACES
+
+    seen: list[tuple[str, str]] = []
+
+    def record(surface, runs, *args):
+        seen.extend((surface.name, r.name) for r in runs)
+
+    monkeypatch.setattr(startup.sweeps, "race_runs", record)
+    monkeypatch.setattr(startup.sweeps, "slider_grids", lambda *args: None)
+    monkeypatch.setattr(startup, "wait_until_quiet", lambda *args: None)
+    startup.warm_surface_defaults()
+    defaults = list(seen)
+    startup.warm_surface_pairs()
+    assert sorted(defaults) == sorted((s, o) for s in SURFACES for o in default_optimizers())
+    assert sorted(seen) == sorted((s, o) for s in SURFACES for o in OPTIMIZERS)
+    assert len(seen) == len(set(seen))
