@@ -6,7 +6,8 @@ A page draws these; it never writes its own copy (one look, one behaviour, one t
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping, Sequence
+import contextlib
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from urllib.parse import urlencode
 
 import streamlit as st
@@ -141,3 +142,16 @@ def share_link(query: Mapping[str, str], caption: str | None = None) -> None:
     st.code(share_url(query), language=None, wrap_lines=True)
     if caption:
         st.caption(caption)
+
+
+@contextlib.contextmanager
+def spinner_for_new(key: str, structure: object, text: str) -> Iterator[None]:
+    """``st.spinner(text)`` around the block, unless ``structure`` is what this session drew
+    last under ``key``: a live race's released learning rate redraws a race already computed,
+    and a spinner would be one more element to send with it."""
+    if st.session_state.get(key) == structure:
+        yield
+    else:
+        with st.spinner(text):
+            yield
+    st.session_state[key] = structure

@@ -8,7 +8,6 @@ Thin by design: the sidebar and the URL state in ``data_controls``, numbers in
 
 from __future__ import annotations
 
-import contextlib
 from dataclasses import replace
 
 import streamlit as st
@@ -254,16 +253,12 @@ def live_lab(share_slot, present: bool) -> None:
             "**No optimizer selected.** Pick one or more in the sidebar.",
             icon=":material/sports_score:",
         )
-    # The spinner only for a new structure (a released learning rate is one exact run more).
     structure = tuple(compute.structural(s) for s in specs)
-    waiting = contextlib.nullcontext() if st.session_state.get(RACE_SHOWN) == structure else (
-        st.spinner(f"Running {cfg.seeds} seeds at every learning rate (a first run compiles)…")
-    )  # fmt: skip
-    with waiting:
+    text = f"Running {cfg.seeds} seeds at every learning rate (a first run compiles)…"
+    with widgets.spinner_for_new(RACE_SHOWN, structure, text):
         runs = [seed_runs(s) for s in specs]
         cfg_key = (cfg.problem, controls, cfg.surface if not cfg.is_data else "")
         live_race(cfg, cfg_key, specs, present)
-    st.session_state[RACE_SHOWN] = structure
     divergence_banner(runs)
     if not present:
         st.markdown("#### What to notice")
@@ -285,13 +280,11 @@ def model_at_one_step(cfg: DataConfig) -> None:
     """The data and the fitted models, in an expander drawn only while open: closed, its
     plotly chart (6.5 KB, resent with every released learning rate) is neither computed nor
     sent, and a first visit loads no plotly.js. A link with a step (``at=``) opens it."""
+    # A constant label: a new label would be a new, closed expander.
     panel = st.expander(
-        FIT_LABEL,
-        expanded=cfg.at >= 0,
-        key=FIT_OPEN,
-        on_change="rerun",
+        FIT_LABEL, expanded=cfg.at >= 0, key=FIT_OPEN, on_change="rerun",
         icon=":material/show_chart:",
-    )  # fmt: skip  (a constant label: a new label would be a new, closed expander)
+    )  # fmt: skip
     if panel.open:
         with panel:
             name = regime(cfg.batch, cfg.n_points)

@@ -92,15 +92,11 @@ def live(share_slot) -> None:
     notices_box(state.notices())
     if not cfg.optimizers:
         view.empty_state()
-    # The spinner (shown after 0.5 s) only when the race's structure is new: a released
-    # learning rate draws a race already computed, and a spinner is one more element to send.
     skey = compute.structure(cfg.run_key())
-    if st.session_state.get(RACE_SHOWN) == skey:
-        view.live(cfg)
-    else:
-        with st.spinner("Preparing the race… (a fresh server compiles it first)"):
-            view.live(cfg)
-    st.session_state[RACE_SHOWN] = skey
+    with widgets.spinner_for_new(
+        RACE_SHOWN, skey, "Preparing the race… (a fresh server compiles it first)"
+    ):
+        view.live(cfg)  # the title above is already shown; the spinner only after 0.5 s
     if cfg.optimizers:
         view.hint(cfg)
     trajs = compute.compute(cfg.run_key()) if cfg.optimizers else []
