@@ -11,7 +11,6 @@ joined class the box draws nothing and touches no database.
 from __future__ import annotations
 
 import json
-import re
 import secrets
 
 import numpy as np
@@ -23,18 +22,13 @@ from optlab.config.links import BadValue
 from optlab.core.optimizers import OPTIMIZERS
 from optlab.shell import navigation
 from optlab.store import connection, db
+from optlab.viz import tables
 
 JOINED = "_optlab_class_code"
 STUDENT = "_optlab_class_student"
 MESSAGE = "_optlab_class_message"  # (kind, text) of the last submission
 NAME_KEY = "class.name"
-_MD_SPECIAL = re.compile(r"([\\`*_{}\[\]()#+\-.!|<>~$:])")
-
-
-def plain(text: str) -> str:
-    """User text (names, titles) made inert for ``st.markdown``: every Markdown/HTML special
-    character escaped, so it shows exactly as typed."""
-    return _MD_SPECIAL.sub(r"\\\1", " ".join(str(text).split()))
+plain = tables.literal  # user text (names, titles) made inert for ``st.markdown``
 
 
 def join(code: str) -> None:

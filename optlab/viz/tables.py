@@ -50,15 +50,16 @@ def people_rows(
     return out
 
 
-# What Markdown (with Streamlit's additions: ``$`` maths, ``:red[…]``, ``:emoji:``) reads as
-# syntax inside a table cell: each is backslash-escaped.
-_SYNTAX = re.compile(r"([\\`*_\[\]<>|$:~&])")
+# What Markdown (with Streamlit's additions: ``$`` maths, ``:red[…]``, ``:emoji:``) or HTML
+# could read as syntax: each is backslash-escaped.
+_MD_SPECIAL = re.compile(r"([\\`*_{}\[\]()#+\-.!|<>~$:&])")
 
 
-def _cell(text: object) -> str:
-    """``text`` as literal Markdown: ``|`` cannot split the cell and ``*``, ``$``, ``:red[``
-    or ``<b>`` show as typed; line breaks become spaces."""
-    return _SYNTAX.sub(r"\\\1", " ".join(str(text).split()))
+def literal(text: object) -> str:
+    """``text`` made inert for ``st.markdown``: every Markdown/HTML special character escaped
+    (so ``|`` cannot split a table cell, and ``*``, ``$``, ``:red[`` or ``<b>`` show as
+    typed), line breaks as spaces. For user text (names, titles) and table cells alike."""
+    return _MD_SPECIAL.sub(r"\\\1", " ".join(str(text).split()))
 
 
 def markdown(rows: Sequence[Mapping[str, str]]) -> str:
@@ -69,8 +70,8 @@ def markdown(rows: Sequence[Mapping[str, str]]) -> str:
         return ""
     columns = list(rows[0])
     lines = [
-        "| " + " | ".join(_cell(c) for c in columns) + " |",
+        "| " + " | ".join(literal(c) for c in columns) + " |",
         "|" + "---|" * len(columns),
-        *("| " + " | ".join(_cell(r.get(c, MISSING)) for c in columns) + " |" for r in rows),
+        *("| " + " | ".join(literal(r.get(c, MISSING)) for c in columns) + " |" for r in rows),
     ]
     return "\n".join(lines)
