@@ -5,6 +5,7 @@ classic test functions, and last the multimodal ones. Adding a ``Surface`` to a 
 ``SURFACES`` tuple makes it show up in the app and the tests.
 """
 
+from optlab.core.shared import ProblemSet
 from surfaces import classic, multimodal, quadratic, teaching
 from surfaces.base import Point, Surface
 
@@ -13,4 +14,8 @@ SURFACES: dict[str, Surface] = {
     for s in (*quadratic.SURFACES, *teaching.SURFACES, *classic.SURFACES, *multimodal.SURFACES)
 }
 
-__all__ = ["SURFACES", "Point", "Surface"]
+# Every registry surface behind one loss: once the server has compiled this set's program for
+# an optimizer (``engine.sweep(..., share=True)``), picking another surface compiles nothing.
+SURFACE_SET = ProblemSet(SURFACES.values())
+
+__all__ = ["SURFACES", "SURFACE_SET", "Point", "Surface"]

@@ -8,6 +8,8 @@ import os
 import jax
 import pytest
 
+from optlab.core import shared
+
 # Servers the tests start (browser tests, the load harness) warm up only what a first visit
 # needs: the full tail of background compiles would hold their GIL for minutes on 2 cores.
 os.environ.setdefault("OPTLAB_WARMUPS", "2")
@@ -49,7 +51,10 @@ def _release_compiled_programs():
     keep them all: the whole suite in one process compiles ~20,000 programs and reached Linux's
     ``vm.max_map_count`` (65,530), after which XLA's next compile segfaulted (at 5 GB RSS).
     Tests count compiles within a test, never across modules, so nothing depends on this cache.
+    The shared programs' record of what is compiled goes with it (``optlab.core.shared``).
     """
     yield
     jax.clear_caches()
+    for problem_set in shared.sets():
+        problem_set.forget()
     gc.collect()

@@ -30,6 +30,7 @@ from typing import Any, NamedTuple
 import jax
 import numpy as np
 
+from optlab.core import shared
 from optlab.core.optimizers import OPTIMIZERS, GradientTransformation
 from optlab.core.schedules import SCHEDULES
 from optlab.core.stepper import run_all
@@ -207,10 +208,12 @@ def _multipliers(schedule: str, steps: int, params: tuple) -> np.ndarray:
     return out
 
 
-def _execute(problem, runs, settings, theta, hp_batch, x0_batch, seeds, pad_to=None):
+def _execute(problem, runs, settings, theta, hp_batch, x0_batch, seeds, pad_to=None, share=False):
     """Run the compiled core; with ``pad_to``, the batch is padded to that many entries (and
     the padding dropped again), so batches of different sizes share one compilation. Every
-    batch is padded to a multiple of ``LANES`` rows (see there)."""
+    batch is padded to a multiple of ``LANES`` rows (see there). A member of a
+    ``shared.ProblemSet`` runs through the set's program where that is compiled (``share``:
+    compile it now)."""
     steps = bucket_steps(settings.steps)
     size = len(x0_batch)
     rows = -(-max(pad_to or 0, size) // LANES) * LANES
@@ -218,16 +221,19 @@ def _execute(problem, runs, settings, theta, hp_batch, x0_batch, seeds, pad_to=N
     x0_batch = _pad_rows(np.asarray(x0_batch), rows)
     seeds = _pad_rows(np.asarray(seeds), rows)
     hps, x0s, rngs = _batched_inputs(runs, hp_batch, x0_batch, seeds)
-    theta = problem.theta(**(theta or {})) if hasattr(problem, "theta") else (theta or {})
-    common = (theta, settings.lr_multipliers(), settings.transform_arrays())
+    every, rest = settings.full_loss_every, (settings.lr_multipliers(), settings.transform_arrays())
     if getattr(problem, "stochastic", False):  # one scan steps them all (see stepper)
+        _, th = shared.program(problem, theta or {})
         impls = tuple(r.impl for r in runs)
-        out = run_all(problem, impls, steps, settings.full_loss_every, hps, x0s, rngs, *common)
+        out = run_all(problem, impls, steps, every, hps, x0s, rngs, th, *rest)
     else:  # one compiled function per (problem, optimizer): a new set reuses the others
-        out = [
-            run_all(problem, (r.impl,), steps, settings.full_loss_every, [h], [x], [g], *common)[0]
-            for r, h, x, g in zip(runs, hps, x0s, rngs, strict=True)
-        ]
+        out = []
+        for r, h, x, g in zip(runs, hps, x0s, rngs, strict=True):
+            key = (r.impl, steps, rows, every)
+            program, th = shared.program(problem, theta or {}, key, share)
+            out.append(run_all(program, (r.impl,), steps, every, [h], [x], [g], th, *rest)[0])
+            if program is not problem:
+                program.mark_compiled(key)
     return jax.tree.map(lambda a: a[:size], out)
 
 
@@ -340,13 +346,15 @@ def sweep(
     seeds: Sequence[int] = (0,),
     theta: Mapping[str, float] | None = None,
     pad_to: int | None = None,
+    share: bool = False,
 ) -> list[SweepResult]:
     """Every optimizer over the product (grid entries) × seeds × starts, vmapped in one jit.
 
     ``grid`` maps hyperparameter names to equally long value arrays (a grid already expanded,
     or random samples); one mapping for all optimizers or one per optimizer. ``pad_to`` pads
     the batch to a fixed size so that, e.g., a seed-count slider up to that cap never
-    recompiles.
+    recompiles. ``share`` runs a ``shared.ProblemSet`` member through its set's program (and
+    compiles that): every later run of that shape on any member of the set then uses it.
     """
     settings = settings or Settings()
     runs = [_as_run(r) for r in optimizers]
@@ -367,7 +375,7 @@ def sweep(
     sizes = {len(h[next(iter(h))]) if h else len(x0_batch) for h in hp_batch}
     if len(sizes) != 1:
         raise ValueError("every optimizer's grid must have the same number of points")
-    out = _execute(problem, runs, settings, theta, hp_batch, x0_batch, seed_batch, pad_to)
+    out = _execute(problem, runs, settings, theta, hp_batch, x0_batch, seed_batch, pad_to, share)
     results = []
     for r, rec, g in zip(runs, out, grid_out, strict=True):
         kept, diverged = _ends(rec, settings.steps)

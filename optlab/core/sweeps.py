@@ -65,15 +65,19 @@ def slider_grids(
     start: Sequence[float],
     settings: Settings,
     theta: Mapping[str, float] | None = None,
+    share: bool = False,
 ) -> list[SweepResult]:
     """Each registry optimizer over every value its learning-rate slider offers
     (``value_grid``: 61 values, 10 per decade), its other hyperparameters as in ``runs``, from
     one start: what the live race draws from (one vmapped sweep per optimizer, each compiled
-    once per (problem, optimizer, step bucket))."""
+    once per (problem, optimizer, step bucket); ``share``: compiled for every member of the
+    problem's ``shared.ProblemSet``, see ``engine.sweep``)."""
     if not runs:
         return []
     grids = [{"learning_rate": np.asarray(value_grid(lr_param(r.name)), np.float32)} for r in runs]
-    return engine.sweep(problem, runs, grids, [start], settings, theta=theta, pad_to=RACE_BATCH)
+    return engine.sweep(
+        problem, runs, grids, [start], settings, theta=theta, pad_to=RACE_BATCH, share=share
+    )
 
 
 def race_runs(

@@ -157,36 +157,34 @@ def warm_steps_down() -> None:
     _warm_steps(1)
 
 
-def _warm_surfaces_with(optimizers_of: Callable[[object], Sequence[str]]) -> None:
-    """Each surface × optimizer pair (``optimizers_of(the surface's default configuration)``)
-    at the default step count, as the Surfaces page runs it: its run and its lr grid, each
-    compiled per (problem, optimizer), so a visitor who picks that surface finds it ready."""
-    from surfaces import SURFACES
-
-    for name in SURFACES:
-        cfg = default_config(name)
-        for opt in optimizers_of(cfg):
-            wait_until_quiet()  # each pair compiles for ~1 s: step aside between them
-            run = [engine.OptimizerRun(opt)]
-            sweeps.race_runs(surface_of(cfg), run, cfg.start, engine_settings(cfg), dict(cfg.theta))
-            sweeps.slider_grids(
-                surface_of(cfg), run, cfg.start, engine_settings(cfg), dict(cfg.theta)
-            )
+def _share_surfaces(optimizers_of: Callable[[object], Sequence[str]]) -> None:
+    """The surface set's program (``surfaces.SURFACE_SET``: every registry surface behind one
+    loss) for each optimizer in ``optimizers_of(the default configuration)``, at the default
+    step count and batch (``sweeps.RACE_BATCH``: the live race's run and its lr grid): once it
+    is compiled, that optimizer's race on any surface compiles nothing."""
+    cfg = default_config()
+    for opt in optimizers_of(cfg):
+        wait_until_quiet()  # each compiles for ~6 s: step aside between them
+        run = [engine.OptimizerRun(opt)]
+        settings = engine_settings(cfg)
+        sweeps.slider_grids(surface_of(cfg), run, cfg.start, settings, dict(cfg.theta), share=True)
 
 
-def warm_surface_defaults() -> None:
-    """Every surface with the default optimizers: what a visitor who picks another surface
-    races first (measured on a fresh server, before this had run: 7.9–11 s for the new
-    surface; ~2 min of compiles here, so it comes before the Deep nets and Transformer)."""
-    _warm_surfaces_with(lambda cfg: cfg.optimizers)
+def warm_surface_set() -> None:
+    """The surface set's program for the default optimizers: a visitor who picks another
+    surface finds its race compiled (before, on a fresh server: 7.9–11 s, four compiles of
+    ~1.2 s each plus the page's own; this takes ~24 s once, so the server serves after it)."""
+    _share_surfaces(lambda cfg: cfg.optimizers)
 
 
 def warm_surface_pairs() -> None:
-    """Every surface with every other optimizer. Last: a long, lowest-priority tail; with the
-    persistent compilation cache a restarted server loads these from disk."""
+    """The surface set's program for every other optimizer (~6 s each, lowest priority, last).
+    Until an optimizer's is compiled, adding it to a race compiles its program for that
+    surface alone (~1.2 s); with the persistent compilation cache a restarted server loads
+    these from disk."""
     from optlab.core.optimizers import OPTIMIZERS
 
-    _warm_surfaces_with(lambda cfg: [o for o in OPTIMIZERS if o not in cfg.optimizers])
+    _share_surfaces(lambda cfg: [o for o in OPTIMIZERS if o not in cfg.optimizers])
 
 
 def _page_compute(package: str):
@@ -237,17 +235,17 @@ def warm_deepnets_default() -> None:
 
 
 # In order, what a first visitor needs first: the Surfaces default (its run, then its lr
-# grids) and the Data & SGD default (the two live races; the server serves after these
-# three), both defaults' next step buckets up, then down, every surface with the default
-# optimizers, the Deep nets default, the Transformer's, then every surface with the other
-# optimizers (a long tail). Each entry takes no arguments.
+# grids), the Data & SGD default (the two live races) and every surface's default race (the
+# server serves after these four), both defaults' next step buckets up, then down, the Deep
+# nets default, the Transformer's, then every surface with the other optimizers (a long
+# tail). Each entry takes no arguments.
 WARMUPS: tuple[Callable[[], None], ...] = (
     warm_surfaces_default,
     warm_surfaces_live,
     warm_data_default,
+    warm_surface_set,
     warm_steps_up,
     warm_steps_down,
-    warm_surface_defaults,
     warm_deepnets_default,
     warm_transformer_default,
     warm_surface_pairs,
@@ -279,10 +277,12 @@ def run_warmups(
 
 
 # How many ``WARMUPS`` entries the server runs before it serves: the two live races' defaults,
-# Surfaces (the landing page; 4.7 s with an empty JAX cache on 2 cores) and Data & SGD (6.9 s);
-# with the persistent cache warm, a restarted server loads them in about a second. In the
-# background instead, a first visit to Data & SGD took 13 s (its compile waits for a lull).
-READY = 3
+# Surfaces (the landing page; 4.7 s with an empty JAX cache on 2 cores) and Data & SGD (6.9 s),
+# and the surface set for the default optimizers (~24 s); with the persistent cache warm, a
+# restarted server loads them in a few seconds. In the background instead, a first visit to
+# Data & SGD took 13 s, and a new surface 7.9–11 s: the background waits for a lull in the
+# visitors' messages, which a class in session may never give it.
+READY = 4
 
 
 def _background(warmups: Sequence[Callable[[], None]]) -> None:

@@ -50,9 +50,9 @@ def test_the_warmups_run_in_first_visit_order():
         "warm_surfaces_default",
         "warm_surfaces_live",
         "warm_data_default",
+        "warm_surface_set",
         "warm_steps_up",
         "warm_steps_down",
-        "warm_surface_defaults",
         "warm_deepnets_default",
     ]
     assert names[-1] == "warm_surface_pairs"
@@ -202,24 +202,43 @@ def test_the_step_warmup_covers_both_pages_next_step_bucket(compile_counter):
     assert compile_counter.count == before
 
 
-def test_the_surface_warmups_cover_every_pair_once_the_defaults_first(monkeypatch):
-    """``warm_surface_defaults`` runs every surface with the default optimizers, and
-    ``warm_surface_pairs`` every other pair: together each pair once (recorded, not run)."""
+def test_the_surface_set_warmups_share_every_optimizer_once_the_defaults_first(monkeypatch):
+    """``warm_surface_set`` compiles the surface set's program for the default optimizers,
+    ``warm_surface_pairs`` for every other: together each optimizer once (recorded, not run)."""
     from optlab.config.surfaces import default_optimizers
     from optlab.core.optimizers import OPTIMIZERS
-    from surfaces import SURFACES
 
-    seen: list[tuple[str, str]] = []
+    seen: list[str] = []
 
-    def record(surface, runs, *args):
-        seen.extend((surface.name, r.name) for r in runs)
+    def record(surface, runs, *args, share=False):
+        assert share
+        seen.extend(r.name for r in runs)
 
-    monkeypatch.setattr(startup.sweeps, "race_runs", record)
-    monkeypatch.setattr(startup.sweeps, "slider_grids", lambda *args: None)
+    monkeypatch.setattr(startup.sweeps, "slider_grids", record)
     monkeypatch.setattr(startup, "wait_until_quiet", lambda *args: None)
-    startup.warm_surface_defaults()
-    defaults = list(seen)
+    startup.warm_surface_set()
+    assert seen == list(default_optimizers())
     startup.warm_surface_pairs()
-    assert sorted(defaults) == sorted((s, o) for s in SURFACES for o in default_optimizers())
-    assert sorted(seen) == sorted((s, o) for s in SURFACES for o in OPTIMIZERS)
-    assert len(seen) == len(set(seen))
+    assert sorted(seen) == sorted(OPTIMIZERS)
+
+
+def test_after_the_surface_set_warmup_another_surface_compiles_no_race():
+    """What a visitor who picks another surface runs (its race, its lr grids, through the
+    Surfaces page's cached computations) compiles no engine program once ``warm_surface_set``
+    ran (the theory's few small ops still compile once per surface: ~0.1 s)."""
+    import streamlit as st
+
+    from optlab.config.surfaces import default_config
+    from optlab.core import stepper
+    from optlab.pages.surfaces import compute
+
+    st.cache_data.clear()  # no result of an earlier test may stand in for a run
+    st.cache_resource.clear()
+    assert startup.run_warmups([startup.warm_surfaces_default, startup.warm_surface_set]) == []
+    programs = stepper._run_packed._cache_size()
+    for name in ("ravine", "rosenbrock", "himmelblau"):
+        cfg = default_config(name)
+        key = cfg.run_key()
+        assert len(compute.results(key)) == len(cfg.optimizers)
+        compute.lr_race(compute.structure(key), cfg.log_loss, cfg.theory)
+    assert stepper._run_packed._cache_size() == programs
