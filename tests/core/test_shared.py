@@ -79,7 +79,8 @@ def test_another_surface_compiles_nothing_once_the_set_is_compiled(fresh_set, co
 def test_until_the_set_is_compiled_each_member_runs_its_own_program(fresh_set):
     key = ("rmsprop", 25, 8, 1)
     problem, theta = shared.program(SURFACES["ravine"], {"kappa": 5.0}, key)
-    assert problem is SURFACES["ravine"] and float(theta["kappa"]) == 5.0
+    assert problem is SURFACES["ravine"]
+    assert float(theta["kappa"]) == 5.0
     _sweep(SURFACES["bowl"], "rmsprop")  # a plain run compiles the member's program only
     assert not fresh_set.compiled(key)
     _sweep(SURFACES["bowl"], "rmsprop", share=True)
