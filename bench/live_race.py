@@ -11,7 +11,9 @@ websocket (Playwright: every frame sent to the server, every payload received fr
 - keyboard moves (one grid step each): input -> painted, bytes per move;
 - structural changes (the Steps slider, a server rerun and a new race each): key press ->
   the new race painted, bytes per change. These are the baseline the lr moves are set against
-  (the same page, the same run): a move that reruns the server.
+  (the same page, the same run): a move that reruns the server;
+- another surface picked (Surfaces) and another optimizer added (both pages): Enter in the
+  Surface or Optimizers box -> the new race painted.
 """
 
 from __future__ import annotations
@@ -126,3 +128,30 @@ def structural(page, wire: Wire, n: int) -> dict:
         settle(page)
         sizes.append(wire.snapshot()[1] - recv0)
     return {"ms": times, "bytes": sizes}
+
+
+def _pick(page, box: str, label: str) -> float:
+    """``label`` typed into the first ``box`` (a Streamlit test id) and Enter pressed: ms until
+    the new race is painted."""
+    race = page.evaluate("() => window.__optlabRace.race")
+    page.get_by_test_id(box).first.click()
+    page.keyboard.type(label)
+    t0 = time.perf_counter()
+    page.keyboard.press("Enter")
+    page.wait_for_function(
+        "r => window.__optlabRace.race !== r", arg=race, polling="raf", timeout=120_000
+    )
+    ms = (time.perf_counter() - t0) * 1000
+    page.keyboard.press("Escape")
+    settle(page)
+    return ms
+
+
+def pick_surfaces(page, labels: list[str]) -> list[float]:
+    """Each of ``labels`` picked in the Surface box: ms until the new race is painted, each."""
+    return [_pick(page, "stSelectbox", label) for label in labels]
+
+
+def add_optimizer(page, label: str) -> float:
+    """``label`` added in the Optimizers box: ms until the new race is painted."""
+    return _pick(page, "stMultiSelect", label)
