@@ -134,7 +134,7 @@ def _pick(page, box: str, label: str) -> float:
     """``label`` typed into the first ``box`` (a Streamlit test id) and Enter pressed: ms until
     the new race is painted."""
     race = page.evaluate("() => window.__optlabRace.race")
-    page.get_by_test_id(box).first.click()
+    page.get_by_test_id(box).first.locator("input").click()
     page.keyboard.type(label)
     t0 = time.perf_counter()
     page.keyboard.press("Enter")

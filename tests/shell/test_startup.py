@@ -53,9 +53,9 @@ def test_the_warmups_run_in_first_visit_order():
         "warm_surface_set",
         "warm_steps_up",
         "warm_steps_down",
-        "warm_deepnets_default",
+        "warm_surface_pairs",
     ]
-    assert names[-1] == "warm_surface_pairs"
+    assert names[-2:] == ["warm_deepnets_default", "warm_transformer_default"]
 
 
 def test_the_data_warmup_covers_the_data_pages_first_visit(compile_counter):
