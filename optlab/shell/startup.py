@@ -2,12 +2,13 @@
 to ``st.App``, Streamlit on Starlette).
 
 At start: JAX's persistent compilation cache is switched on, then the first ``READY`` entries of
-``WARMUPS`` (the default races of the two live-race pages) run before the server takes its first
-request, so a first visit never waits for a compile. ``streamlit run`` prints the URL at once; a
+``WARMUPS`` (the default races of the two live-race pages, and the surface set's programs for
+the default optimizers: every surface's default race) run before the server takes its first
+request, so a first visit, or another surface picked, never waits for a compile. ``streamlit run`` prints the URL at once; a
 visitor who comes while they run waits in the socket's queue (the browser shows the page
 loading) and is served when they are done. A background thread then runs the rest in order
 (later entries precompile what a visitor may click next), and steps aside while visitors are
-active: before each entry, and before each surface x optimizer pair of the long tail, it waits
+active: before each entry, and before each step of the long ones (each optimizer), it waits
 until no page has sent a message for ``QUIET_S`` seconds (``ActivityMiddleware`` notes every
 message a page sends). A lower CPU priority alone does not do it: tracing and lowering a program
 hold the GIL that the visitors' reruns need (measured with ``bench/bench_load.py``, 30 students
