@@ -5,7 +5,8 @@ runs through one compiled program per (optimizer, step bucket, batch size).
 Why: the engine compiles per (problem, optimizer), and a compile of one 2-D surface takes about
 a second on two cores (measured: 1.1–1.5 s, 0.9 s of it XLA's backend), so a visitor who
 picks another surface waited for four of them (the default race). The set's program is
-dearer to compile once (all 15 surfaces: 6 s per optimizer) and a little dearer to run
+dearer to compile once (all 15 surfaces: ~6 s for the first optimizer, ~4 s for each
+next, which reuses the first one's trace of the surfaces) and a little dearer to run
 (+0.3 ms on the default race of 64 rows × 200 steps), and then serves every surface with no
 compile at all. Its results equal the member's own program's, bit for bit in most cases and
 else to float32 rounding, where a sum or a Hessian is fused differently (measured over 25 steps:
@@ -20,6 +21,7 @@ Only deterministic problems and registry optimizers (their name is the static pa
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Hashable, Iterable, Mapping
 from functools import partial
 from typing import Any
@@ -48,7 +50,18 @@ class ProblemSet:
             _SETS[m] = self
 
     def loss(self, params: jax.Array, theta: Mapping[str, Any]) -> jax.Array:
-        return jax.lax.switch(theta["which"], self._branches, params, theta["members"])
+        return self._loss(params, theta)
+
+    @functools.cached_property
+    def _loss(self):
+        """The switch as a function of its own (a nested ``jit``, inlined by XLA): JAX traces
+        and differentiates it once, and each optimizer's program reuses that (the trace of a
+        set's program fell from ~2 s to 0.1 s for every optimizer after the first)."""
+
+        def switch(params, theta):
+            return jax.lax.switch(theta["which"], self._branches, params, theta["members"])
+
+        return jax.jit(switch)
 
     def theta_of(self, member, **overrides: float) -> dict[str, Any]:
         """The set's parameters that select ``member`` with its parameters ``overrides`` (every

@@ -4,17 +4,17 @@ to ``st.App``, Streamlit on Starlette).
 At start: JAX's persistent compilation cache is switched on, then the first ``READY`` entries of
 ``WARMUPS`` (the default races of the two live-race pages, and the surface set's programs for
 the default optimizers: every surface's default race) run before the server takes its first
-request, so a first visit, or another surface picked, never waits for a compile. ``streamlit run`` prints the URL at once; a
-visitor who comes while they run waits in the socket's queue (the browser shows the page
-loading) and is served when they are done. A background thread then runs the rest in order
-(later entries precompile what a visitor may click next), and steps aside while visitors are
-active: before each entry, and before each step of the long ones (each optimizer), it waits
-until no page has sent a message for ``QUIET_S`` seconds (``ActivityMiddleware`` notes every
-message a page sends). A lower CPU priority alone does not do it: tracing and lowering a program
-hold the GIL that the visitors' reruns need (measured with ``bench/bench_load.py``, 30 students
-on one process: rerun p95 4.0 s with the tail running alongside them, 0.73 s with it stepping
-aside, 0.51 s without it). A warm-up that fails is logged and skipped: it only costs the visitor
-the compile it meant to save.
+request, so a first visit, or another surface picked, never waits for a compile. ``streamlit
+run`` prints the URL at once; a visitor who comes while they run waits in the socket's queue
+(the browser shows the page loading) and is served when they are done. A background thread then
+runs the rest in order (later entries precompile what a visitor may click next), and steps aside
+while visitors are active: before each entry, and before each step of the long ones (each
+optimizer), it waits until no page has sent a message for ``QUIET_S`` seconds
+(``ActivityMiddleware`` notes every message a page sends). A lower CPU priority alone does not
+do it: tracing and lowering a program hold the GIL that the visitors' reruns need (measured with
+``bench/bench_load.py``, 30 students on one process: rerun p95 4.0 s with the tail running
+alongside them, 0.73 s with it stepping aside, 0.51 s without it). A warm-up that fails is
+logged and skipped: it only costs the visitor the compile it meant to save.
 
 Routes: ``/optlab/server-id`` answers this process's random id, so an open page can tell a
 network blip (same id) from a restarted server (a new id); ``/optlab/race/…`` serves the live
@@ -165,7 +165,7 @@ def _share_surfaces(optimizers_of: Callable[[object], Sequence[str]]) -> None:
     is compiled, that optimizer's race on any surface compiles nothing."""
     cfg = default_config()
     for opt in optimizers_of(cfg):
-        wait_until_quiet()  # each compiles for ~6 s: step aside between them
+        wait_until_quiet()  # each compiles for ~4 s: step aside between them
         run = [engine.OptimizerRun(opt)]
         settings = engine_settings(cfg)
         sweeps.slider_grids(surface_of(cfg), run, cfg.start, settings, dict(cfg.theta), share=True)
@@ -174,12 +174,12 @@ def _share_surfaces(optimizers_of: Callable[[object], Sequence[str]]) -> None:
 def warm_surface_set() -> None:
     """The surface set's program for the default optimizers: a visitor who picks another
     surface finds its race compiled (before, on a fresh server: 7.9–11 s, four compiles of
-    ~1.2 s each plus the page's own; this takes ~24 s once, so the server serves after it)."""
+    ~1.2 s each plus the page's own; this takes ~18 s once, so the server serves after it)."""
     _share_surfaces(lambda cfg: cfg.optimizers)
 
 
 def warm_surface_pairs() -> None:
-    """The surface set's program for every other optimizer (~6 s each, ~1 min in all).
+    """The surface set's program for every other optimizer (~4 s each, ~40 s in all).
     Until an optimizer's is compiled, adding it to a race compiles its program for that
     surface alone (~1.2 s); with the persistent compilation cache a restarted server loads
     these from disk."""
@@ -280,7 +280,7 @@ def run_warmups(
 
 # How many ``WARMUPS`` entries the server runs before it serves: the two live races' defaults,
 # Surfaces (the landing page; 4.7 s with an empty JAX cache on 2 cores) and Data & SGD (6.9 s),
-# and the surface set for the default optimizers (~24 s); with the persistent cache warm, a
+# and the surface set for the default optimizers (~18 s); with the persistent cache warm, a
 # restarted server loads them in a few seconds. In the background instead, a first visit to
 # Data & SGD took 13 s, and a new surface 7.9–11 s: the background waits for a lull in the
 # visitors' messages, which a class in session may never give it.
