@@ -55,6 +55,5 @@ def _release_compiled_programs():
     """
     yield
     jax.clear_caches()
-    for problem_set in shared.sets():
-        problem_set.forget()
+    shared.forget()
     gc.collect()

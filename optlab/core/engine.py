@@ -211,9 +211,9 @@ def _multipliers(schedule: str, steps: int, params: tuple) -> np.ndarray:
 def _execute(problem, runs, settings, theta, hp_batch, x0_batch, seeds, pad_to=None, share=False):
     """Run the compiled core; with ``pad_to``, the batch is padded to that many entries (and
     the padding dropped again), so batches of different sizes share one compilation. Every
-    batch is padded to a multiple of ``LANES`` rows (see there). A member of a
-    ``shared.ProblemSet`` runs through the set's program where that is compiled (``share``:
-    compile it now)."""
+    batch is padded to a multiple of ``LANES`` rows (see there). Each optimizer runs through
+    the most shared program compiled for its shape (``shared.program``; ``share``: the most
+    shared there is, compiled now); the optimizers of a stochastic problem share one scan."""
     steps = bucket_steps(settings.steps)
     size = len(x0_batch)
     rows = -(-max(pad_to or 0, size) // LANES) * LANES
@@ -221,19 +221,27 @@ def _execute(problem, runs, settings, theta, hp_batch, x0_batch, seeds, pad_to=N
     x0_batch = _pad_rows(np.asarray(x0_batch), rows)
     seeds = _pad_rows(np.asarray(seeds), rows)
     hps, x0s, rngs = _batched_inputs(runs, hp_batch, x0_batch, seeds)
-    every, rest = settings.full_loss_every, (settings.lr_multipliers(), settings.transform_arrays())
-    if getattr(problem, "stochastic", False):  # one scan steps them all (see stepper)
-        _, th = shared.program(problem, theta or {})
+    every, scale = settings.full_loss_every, settings.lr_multipliers()
+    tp = settings.transform_arrays()
+    if getattr(problem, "stochastic", False) and len(runs) > 1:  # one scan steps them all
+        th = shared.program(problem, None, theta or {}).theta
         impls = tuple(r.impl for r in runs)
-        out = run_all(problem, impls, steps, every, hps, x0s, rngs, th, *rest)
+        out = run_all(problem, impls, steps, every, hps, x0s, rngs, th, scale, tp)
     else:  # one compiled function per (problem, optimizer): a new set reuses the others
         out = []
         for r, h, x, g in zip(runs, hps, x0s, rngs, strict=True):
-            key = (r.impl, steps, rows, every)
-            program, th = shared.program(problem, theta or {}, key, share)
-            out.append(run_all(program, (r.impl,), steps, every, [h], [x], [g], th, *rest)[0])
-            if program is not problem:
-                program.mark_compiled(key)
+            shape = (steps, rows, every)
+            prog = shared.program(problem, r.impl, theta or {}, shape, share)
+            hp = {k: np.full(rows, v, np.float32) for k, v in prog.hp.items()} | h
+            args = ([hp], [x], [g], prog.theta, scale, tp | prog.tp)
+            rec = run_all(prog.problem, (prog.impl,), steps, every, *args)[0]
+            if prog.impl is not r.impl:  # an OptimizerSet: its moment slots get their labels
+                slots = rec["moments"]
+                labels = prog.impl.labels(r.impl)
+                rec["moments"] = {m: slots[f"slot {j}"] for j, m in enumerate(labels)}
+            if share:
+                shared.mark_compiled(prog, shape)
+            out.append(rec)
     return jax.tree.map(lambda a: a[:size], out)
 
 
@@ -296,11 +304,13 @@ def run(
     settings: Settings | None = None,
     theta: Mapping[str, float] | None = None,
     pad_to: int | None = None,
+    share: bool = False,
 ) -> list[Trajectory]:
     """Run every optimizer from ``start`` on ``problem``; one ``Trajectory`` each.
 
     ``pad_to`` runs the one start in a batch of that many rows (copies of it), so that the
-    run shares its compiled program with a sweep of that size (``sweeps.RACE_BATCH``).
+    run shares its compiled program with a sweep of that size (``sweeps.RACE_BATCH``);
+    ``share`` as for ``sweep``.
 
     Example::
 
@@ -314,7 +324,9 @@ def run(
     if not runs:
         return []
     x0 = np.asarray(start, np.float32)[None]
-    out = _execute(problem, runs, settings, theta, [{}] * len(runs), x0, [settings.seed], pad_to)
+    out = _execute(
+        problem, runs, settings, theta, [{}] * len(runs), x0, [settings.seed], pad_to, share
+    )
     return [_to_trajectory(r, rec, 0, settings.steps) for r, rec in zip(runs, out, strict=True)]
 
 
@@ -353,8 +365,9 @@ def sweep(
     ``grid`` maps hyperparameter names to equally long value arrays (a grid already expanded,
     or random samples); one mapping for all optimizers or one per optimizer. ``pad_to`` pads
     the batch to a fixed size so that, e.g., a seed-count slider up to that cap never
-    recompiles. ``share`` runs a ``shared.ProblemSet`` member through its set's program (and
-    compiles that): every later run of that shape on any member of the set then uses it.
+    recompiles. ``share`` runs through the most shared program there is (``shared.program``:
+    the problem's ``ProblemSet`` and ``OPTIMIZER_SET``, where they hold them) and compiles it:
+    every later run of that shape on any of their members then uses it.
     """
     settings = settings or Settings()
     runs = [_as_run(r) for r in optimizers]

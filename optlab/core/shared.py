@@ -1,36 +1,41 @@
-"""Problems that share compiled programs: a ``ProblemSet`` is one problem whose loss is one of
-its members' (``lax.switch`` on an index that enters the program as an array), so every member
-runs through one compiled program per (optimizer, step bucket, batch size).
+"""Shared programs: problems and optimizers that run through one compiled program.
 
-Why: the engine compiles per (problem, optimizer), and a compile of one 2-D surface takes about
-a second on two cores (measured: 1.1–1.5 s, 0.9 s of it XLA's backend), so a visitor who
-picks another surface waited for four of them (the default race). The set's program is
-dearer to compile once (all 15 surfaces: ~6 s for the first optimizer, ~4 s for each
-next, which reuses the first one's trace of the surfaces) and a little dearer to run
-(+0.3 ms on the default race of 64 rows × 200 steps), and then serves every surface with no
-compile at all. Its results equal the member's own program's, bit for bit in most cases and
-else to float32 rounding, where a sum or a Hessian is fused differently (measured over 25 steps:
-≤ 4.4e-6 relative, Newton on Beale; ``tests/core/test_shared.py``).
+A ``ProblemSet`` is one problem whose loss is one of its members' (``lax.switch`` on an index
+that enters the program as an array); an ``OptimizerSet`` is one optimizer whose step is one of
+its members' (the same, on the run's ``tp[WHICH]``; every member's state rides along). The
+engine compiles per (problem, optimizer, step bucket, batch size), and a compile of one 2-D
+surface with one optimizer takes about a second on two cores (measured: 1.1–1.5 s, 0.9 s of it
+XLA's backend): a visitor who picked another surface waited for four of them (the default
+race), one who added Nesterov for one. The program of ``SURFACE_SET`` (``surfaces``) with
+``OPTIMIZER_SET`` serves every registry surface with every optimizer but Newton: dearer to
+compile once, and then nothing compiles for a new surface or a new optimizer at that step
+bucket. Its results equal the member's own program's, bit for bit in most cases and else to
+float32 rounding, where a sum or a Hessian is fused differently (``tests/core/test_shared.py``).
 
-A set's program is used only once it has been compiled on purpose (``engine.sweep(...,
-share=True)``, what the server's warm-ups call): until then each member runs its own program,
-which compiles six times faster, so a visitor never waits for the dearer compile.
-
-Only deterministic problems and registry optimizers (their name is the static part) share.
+A shared program is used only once it has been compiled on purpose (``engine.sweep(...,
+share=True)``, what the server's warm-ups call): until then each problem and optimizer runs
+its own program, which compiles faster, so a visitor never waits for the dearer compile.
+Among those compiled, the engine takes the most shared (``program``).
 """
 
 from __future__ import annotations
 
 import functools
 from collections.abc import Hashable, Iterable, Mapping
+from dataclasses import dataclass
 from functools import partial
-from typing import Any
+from typing import Any, NamedTuple
 
 import jax
 import jax.numpy as jnp
+import numpy as np
 
-Key = tuple[Hashable, ...]  # (optimizer impl, step bucket, batch rows, loss_every)
+from optlab.core.optimizers import OPTIMIZERS
+
+Shape = tuple[Hashable, ...]  # (step bucket, batch rows, loss_every): what else a program fixes
+WHICH = "optimizer"  # the transform parameter that picks an OptimizerSet's member
 _SETS: dict[Any, ProblemSet] = {}  # member -> its set
+_COMPILED: set[tuple] = set()  # (problem, impl, *shape) compiled on purpose
 
 
 class ProblemSet:
@@ -45,7 +50,6 @@ class ProblemSet:
             raise ValueError("only deterministic problems can share a program")
         # one function per member, made once: JAX then traces each branch once per program
         self._branches = tuple(partial(_branch, i, m) for i, m in enumerate(self.members))
-        self._compiled: set[Key] = set()
         for m in self.members:
             _SETS[m] = self
 
@@ -72,19 +76,49 @@ class ProblemSet:
         )
         return {"which": jnp.int32(self.members.index(member)), "members": thetas}
 
-    def compiled(self, key: Key) -> bool:
-        return key in self._compiled
-
-    def mark_compiled(self, key: Key) -> None:
-        self._compiled.add(key)
-
-    def forget(self) -> None:
-        """JAX's caches were cleared: no program of this set is compiled any more."""
-        self._compiled.clear()
-
 
 def _branch(i: int, member, params, thetas):
     return member.loss(params, thetas[i])
+
+
+@dataclass(frozen=True)
+class OptimizerSet:
+    """Registry optimizers behind one step: ``tp[WHICH]`` (the member's index, one array for
+    the whole batch, so the switch stays a branch and only that member computes) picks the one
+    that steps; the others' states ride along unchanged. Each step records ``slots`` moments
+    (``"slot j"``), the member's own ``j``-th, raveled, or zeros where it has fewer."""
+
+    names: tuple[str, ...]
+
+    def __post_init__(self) -> None:
+        if any(OPTIMIZERS[n].needs_hessian for n in self.names):
+            raise ValueError("an optimizer that needs the Hessian cannot share a program")
+
+    def labels(self, name: str) -> tuple[str, ...]:
+        """Member ``name``'s moment labels, in the order of its slots."""
+        return _moment_labels(name)
+
+    @functools.cached_property
+    def slots(self) -> int:
+        return max(len(self.labels(n)) for n in self.names)
+
+    @functools.cached_property
+    def defaults(self) -> dict[str, float]:
+        """Every member's hyperparameters at their defaults (a run's batch needs them all)."""
+        out: dict[str, float] = {}
+        for n in reversed(self.names):
+            out |= {h.name: h.default for h in OPTIMIZERS[n].hparams}
+        return out
+
+
+@functools.cache
+def _moment_labels(name: str) -> tuple[str, ...]:
+    spec = OPTIMIZERS[name]
+    tx = spec.factory(**{h.name: h.default for h in spec.hparams})
+    return tuple(spec.moments(jax.eval_shape(tx.init, jnp.zeros(2, jnp.float32))))
+
+
+OPTIMIZER_SET = OptimizerSet(tuple(n for n, s in OPTIMIZERS.items() if not s.needs_hessian))
 
 
 def set_of(problem) -> ProblemSet | None:
@@ -95,15 +129,51 @@ def set_of(problem) -> ProblemSet | None:
         return None
 
 
-def sets() -> tuple[ProblemSet, ...]:
-    return tuple(dict.fromkeys(_SETS.values()))
+class Program(NamedTuple):
+    """What one optimizer's run compiles and feeds: the problem and optimizer the program is
+    for, the problem's parameters, and what the run adds to its transform parameters and its
+    hyperparameters (an ``OptimizerSet``'s index and its other members' defaults)."""
+
+    problem: Any
+    impl: Any
+    theta: Mapping[str, Any]
+    tp: dict[str, np.ndarray]
+    hp: dict[str, float]
 
 
-def program(problem, theta: Mapping[str, float], key: Key | None = None, share: bool = False):
-    """``(the problem to compile, its parameters)`` for one optimizer's run: ``problem``'s set
-    where the set's program for ``key`` is compiled (or ``share`` asks for it), else
-    ``problem`` itself (always, with no ``key``, or for an optimizer not in the registry)."""
-    owner = set_of(problem) if key is not None and isinstance(key[0], str) else None
-    if owner is not None and (share or owner.compiled(key)):
-        return owner, owner.theta_of(problem, **theta)
-    return problem, problem.theta(**theta) if hasattr(problem, "theta") else dict(theta)
+def program(problem, impl, theta: Mapping[str, float], shape: Shape | None = None,
+            share: bool = False) -> Program:  # fmt: skip
+    """The program for one optimizer's run on ``problem``: the most shared one compiled for
+    ``shape`` (or, with ``share``, the most shared one there is: it compiles now), of
+    (``problem``'s set or ``problem``) × (``OPTIMIZER_SET`` or the optimizer); with no
+    ``shape``, ``problem`` and the optimizer themselves."""
+    owner = set_of(problem) if isinstance(impl, str) else None  # registry optimizers only
+    member = isinstance(impl, str) and impl in OPTIMIZER_SET.names
+    options = [
+        (p, o)
+        for p in (owner, problem)
+        for o in (OPTIMIZER_SET if member else None, impl)
+        if p is not None and o is not None
+    ]
+    p, o = problem, impl
+    if shape is not None and len(options) > 1:
+        if share:
+            p, o = options[0]
+        else:
+            p, o = next(((p, o) for p, o in options if (p, o, *shape) in _COMPILED), (p, o))
+    if p is owner:
+        th = owner.theta_of(problem, **theta)
+    else:
+        th = problem.theta(**theta) if hasattr(problem, "theta") else dict(theta)
+    if o is OPTIMIZER_SET:
+        return Program(p, o, th, {WHICH: np.int32(o.names.index(impl))}, o.defaults)
+    return Program(p, o, th, {}, {})
+
+
+def mark_compiled(prog: Program, shape: Shape) -> None:
+    _COMPILED.add((prog.problem, prog.impl, *shape))
+
+
+def forget() -> None:
+    """JAX's caches were cleared: no shared program is compiled any more."""
+    _COMPILED.clear()

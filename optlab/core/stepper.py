@@ -27,7 +27,7 @@ import jax.numpy as jnp
 import numpy as np
 from jax.flatten_util import ravel_pytree
 
-from optlab.core import transforms
+from optlab.core import shared, transforms
 from optlab.core.optimizers import OPTIMIZERS
 
 
@@ -65,7 +65,51 @@ def _external_impl(tx) -> Impl:
     return Impl(tx.init, step, lambda s: {}, False)
 
 
-def make_impl(impl, hp: dict) -> Impl:
+def _set_impl(opts: shared.OptimizerSet, hp: dict, which) -> Impl:
+    """Every member of ``opts`` (each with its own hyperparameters out of ``hp``); member
+    ``which`` steps (``None``: for ``init``, which sets up every member's state)."""
+    members = [
+        _registry_impl(n, {h.name: hp[h.name] for h in OPTIMIZERS[n].hparams}) for n in opts.names
+    ]
+
+    def init(params):
+        return tuple(m.init(params) for m in members)
+
+    def stepper_of(k: int):
+        def step(grads, state, params, lr, lr0, extra):
+            updates, new = members[k].step(grads, state[k], params, lr, lr0, extra)
+            return updates, (*state[:k], new, *state[k + 1 :])
+
+        return step
+
+    def step(grads, state, params, lr, lr0, extra):
+        branches = [partial(stepper_of(k), extra=extra) for k in range(len(members))]
+        return jax.lax.switch(which, branches, grads, state, params, lr, lr0)
+
+    def moments(state):
+        if not opts.slots:
+            return {}
+        ref = next(m.moments(s) for m, s in zip(members, state, strict=True) if m.moments(s))
+        zero = jnp.zeros_like(ravel_pytree(next(iter(ref.values())))[0])
+
+        def slots_of(k: int):
+            def picked(state):
+                own = [ravel_pytree(m)[0] for m in members[k].moments(state[k]).values()]
+                return tuple(own[j] if j < len(own) else zero for j in range(opts.slots))
+
+            return picked
+
+        out = jax.lax.switch(which, [slots_of(k) for k in range(len(members))], state)
+        return {f"slot {j}": out[j] for j in range(opts.slots)}
+
+    return Impl(init, step, moments, False)
+
+
+def make_impl(impl, hp: dict, tp: dict | None = None) -> Impl:
+    """How ``impl`` steps: a registry name, an ``OptimizerSet`` (its member ``tp[WHICH]``), or
+    an optax-protocol transformation."""
+    if isinstance(impl, shared.OptimizerSet):
+        return _set_impl(impl, hp, None if tp is None else tp[shared.WHICH])
     return _registry_impl(impl, hp) if isinstance(impl, str) else _external_impl(impl)
 
 
@@ -132,7 +176,7 @@ def _apply(problem, impl, hp, theta, tp, carry: Carry, t, scale, seen):
     on XLA's CPU backend here), except on stochastic problems, where a mini-batch gradient
     costs more than writing it and the loop also records what the optimizer saw."""
     lr0 = hp.get("learning_rate", jnp.float32(1.0))
-    opt = make_impl(impl, hp)
+    opt = make_impl(impl, hp, tp)
     params = carry.params
     sample_loss, g = seen[0], seen[1]
     lr = lr0 * scale

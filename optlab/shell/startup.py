@@ -82,6 +82,25 @@ class ActivityMiddleware:
         return await self.app(scope, noted_receive, send)
 
 
+def _share_surfaces(steps: int | None = None) -> None:
+    """The program of every registry surface with every optimizer but Newton
+    (``surfaces.SURFACE_SET`` × ``shared.OPTIMIZER_SET``) at the default step count's bucket
+    (or ``steps``'), at the live race's batch (``sweeps.RACE_BATCH``: its run and its lr
+    grids): once it is compiled, a new surface or a new optimizer in a race compiles nothing."""
+    cfg = default_config()
+    cfg = dataclasses.replace(cfg, steps=steps) if steps else cfg
+    run = [engine.OptimizerRun(cfg.optimizers[0])]
+    settings = engine_settings(cfg)
+    sweeps.slider_grids(surface_of(cfg), run, cfg.start, settings, dict(cfg.theta), share=True)
+
+
+def warm_surface_set() -> None:
+    """Every surface × every optimizer but Newton, compiled once (~8 s with an empty JAX cache):
+    before it, picking another surface right after a fresh start took 7.9–11 s (four compiles
+    of ~1.2 s each, beside the background's), adding Nesterov 1.8–2.0 s."""
+    _share_surfaces()
+
+
 def warm_surfaces_default() -> None:
     """The Surfaces page's first visit, through the page's own cached computations (so the
     visit finds them in the caches): the race, its results and theory overlays, the map's
@@ -94,6 +113,14 @@ def warm_surfaces_default() -> None:
     compute.predicted(key)
     compute.background(cfg.surface, cfg.theta, key.custom)
     compute.multipliers(cfg.schedule, cfg.steps, cfg.schedule_params)
+
+
+def warm_surfaces_live() -> None:
+    """The Surfaces page's default race over its learning-rate grids (the live race's data,
+    through the page's cache): a first visit needs it with the race."""
+    compute = _page_compute("surfaces")
+    cfg = default_config()
+    compute.lr_race(compute.structure(cfg.run_key()), cfg.log_loss, cfg.theory)
 
 
 def warm_transformer_default() -> None:
@@ -114,29 +141,23 @@ def warm_transformer_default() -> None:
     insight.addition_scores(result)
 
 
-def warm_surfaces_live() -> None:
-    """The Surfaces page's default race over its learning-rate grids (the live race's data,
-    through the page's cache), compiled with the default race: a first visit needs both."""
-    compute = _page_compute("surfaces")
-    cfg = default_config()
-    compute.lr_race(compute.structure(cfg.run_key()), cfg.log_loss, cfg.theory)
-
-
 def _warm_surfaces_steps(steps: int) -> None:
-    """The Surfaces default race (its run and its lr grids) at ``steps``."""
+    """Every surface's race at ``steps`` (the shared program at its bucket), and the Surfaces
+    default race there through the page's caches."""
     compute = _page_compute("surfaces")
     cfg = default_config()
     wait_until_quiet()
+    _share_surfaces(steps)
     key = dataclasses.replace(cfg, steps=steps).run_key()
     compute.compute(key)
     compute.lr_race(compute.structure(key), cfg.log_loss, cfg.theory)
 
 
 def _warm_steps(side: int) -> None:
-    """Both live races' defaults at the step count next to their own, above (``side`` 0)
-    or below (1), in another compiled bucket (``neighbour_steps``): without this, a
-    visitor's first move of a Steps slider waits for a compile per optimizer (Surfaces
-    10.5 s, Data & SGD 17.4 s, measured on a fresh server)."""
+    """Both live races at the step count next to their default, above (``side`` 0) or below
+    (1), in another compiled bucket (``neighbour_steps``): without this, a visitor's first
+    move of a Steps slider waits for a compile (Surfaces 10.5 s, Data & SGD 17.4 s, measured
+    on a fresh server when each optimizer compiled its own)."""
     from optlab.config.data import STEPS_OPTIONS, default_data_config
 
     steps = default_config().steps
@@ -158,36 +179,6 @@ def warm_steps_down() -> None:
     _warm_steps(1)
 
 
-def _share_surfaces(optimizers_of: Callable[[object], Sequence[str]]) -> None:
-    """The surface set's program (``surfaces.SURFACE_SET``: every registry surface behind one
-    loss) for each optimizer in ``optimizers_of(the default configuration)``, at the default
-    step count and batch (``sweeps.RACE_BATCH``: the live race's run and its lr grid): once it
-    is compiled, that optimizer's race on any surface compiles nothing."""
-    cfg = default_config()
-    for opt in optimizers_of(cfg):
-        wait_until_quiet()  # each compiles for ~4 s: step aside between them
-        run = [engine.OptimizerRun(opt)]
-        settings = engine_settings(cfg)
-        sweeps.slider_grids(surface_of(cfg), run, cfg.start, settings, dict(cfg.theta), share=True)
-
-
-def warm_surface_set() -> None:
-    """The surface set's program for the default optimizers: a visitor who picks another
-    surface finds its race compiled (before, on a fresh server: 7.9–11 s, four compiles of
-    ~1.2 s each plus the page's own; this takes ~18 s once, so the server serves after it)."""
-    _share_surfaces(lambda cfg: cfg.optimizers)
-
-
-def warm_surface_pairs() -> None:
-    """The surface set's program for every other optimizer (~4 s each, ~40 s in all).
-    Until an optimizer's is compiled, adding it to a race compiles its program for that
-    surface alone (~1.2 s); with the persistent compilation cache a restarted server loads
-    these from disk."""
-    from optlab.core.optimizers import OPTIMIZERS
-
-    _share_surfaces(lambda cfg: [o for o in OPTIMIZERS if o not in cfg.optimizers])
-
-
 def _page_compute(package: str):
     """A page's pure ``compute`` module, imported by module name (as ``navigation`` imports
     pages: the shell never imports a page), so a warm-up runs exactly what the page runs."""
@@ -195,10 +186,14 @@ def _page_compute(package: str):
 
 
 def _warm_data_race(cfg) -> None:
-    """Every optimizer's K seeds over its learning-rate grid for Data & SGD setting ``cfg``
-    (the live race's data, one vmapped sweep each)."""
+    """Data & SGD setting ``cfg``'s problem with every optimizer but Newton (one shared
+    program, ``lr_seed_grid(share=True)``), then every selected optimizer's K seeds over its
+    learning-rate grid (the live race's data, one vmapped sweep each) through it."""
     compute = _page_compute("data")
-    for spec in compute.specs(cfg):
+    specs = compute.specs(cfg)
+    wait_until_quiet()
+    compute.lr_seed_grid(compute.structural(specs[0]), share=True)
+    for spec in specs:
         wait_until_quiet()
         compute.lr_seed_grid(compute.structural(spec))
 
@@ -211,6 +206,15 @@ def warm_data_default() -> None:
     _warm_data_race(cfg)
     controls = cfg.controls() if cfg.is_data else ()
     _page_compute("data").loss_image(cfg.problem, controls, cfg.surface if not cfg.is_data else "")
+
+
+def warm_data_problems() -> None:
+    """The Data & SGD page's other problems (logistic regression, the analytic surfaces with
+    gradient noise) at the default settings, each one shared program."""
+    from optlab.config.data import default_data_config
+
+    for problem in ("logreg", "surface"):
+        _warm_data_race(default_data_config(problem))
 
 
 def neighbour_steps(options: Sequence[int], steps: int) -> list[int]:
@@ -235,20 +239,19 @@ def warm_deepnets_default() -> None:
         train.train(net, ds, [run], settings)
 
 
-# In order, what a first visitor needs first: the Surfaces default (its run, then its lr
-# grids), the Data & SGD default (the two live races) and every surface's default race (the
-# server serves after these four), both defaults' next step buckets up, then down, every
-# surface with the other optimizers (adding one to a race is the commonest change in a class),
-# then the Deep nets default and the Transformer's (whose pages train behind a progress bar).
-# Each entry takes no arguments.
+# In order, what a first visitor needs first: every surface with every optimizer (one shared
+# program), the Surfaces default through the page's caches (its race, then its lr grids), the
+# Data & SGD default (the server serves after these four), both live races' next step
+# buckets up, then down, the Data & SGD page's other problems, the Deep nets default and the
+# Transformer's (whose pages train behind a progress bar). Each entry takes no arguments.
 WARMUPS: tuple[Callable[[], None], ...] = (
+    warm_surface_set,
     warm_surfaces_default,
     warm_surfaces_live,
     warm_data_default,
-    warm_surface_set,
     warm_steps_up,
     warm_steps_down,
-    warm_surface_pairs,
+    warm_data_problems,
     warm_deepnets_default,
     warm_transformer_default,
 )
@@ -278,12 +281,12 @@ def run_warmups(
     return failed
 
 
-# How many ``WARMUPS`` entries the server runs before it serves: the two live races' defaults,
-# Surfaces (the landing page; 4.7 s with an empty JAX cache on 2 cores) and Data & SGD (6.9 s),
-# and the surface set for the default optimizers (~18 s); with the persistent cache warm, a
-# restarted server loads them in a few seconds. In the background instead, a first visit to
-# Data & SGD took 13 s, and a new surface 7.9–11 s: the background waits for a lull in the
-# visitors' messages, which a class in session may never give it.
+# How many ``WARMUPS`` entries the server runs before it serves: every surface with every
+# optimizer and the Surfaces default (the landing page), Data & SGD's default (~20 s in all
+# with an empty JAX cache on 2 cores; a restarted server loads them from the persistent cache).
+# In the background instead, a first visit to Data & SGD took 13 s, and a new surface 7.9–11 s:
+# the background waits for a lull in the visitors' messages, which a class in session may
+# never give it.
 READY = 4
 
 

@@ -46,16 +46,17 @@ def test_the_warmup_count_can_be_capped(monkeypatch):
 
 def test_the_warmups_run_in_first_visit_order():
     names = [w.__name__ for w in startup.WARMUPS]
-    assert names[:7] == [
+    assert names == [
+        "warm_surface_set",
         "warm_surfaces_default",
         "warm_surfaces_live",
         "warm_data_default",
-        "warm_surface_set",
         "warm_steps_up",
         "warm_steps_down",
-        "warm_surface_pairs",
+        "warm_data_problems",
+        "warm_deepnets_default",
+        "warm_transformer_default",
     ]
-    assert names[-2:] == ["warm_deepnets_default", "warm_transformer_default"]
 
 
 def test_the_data_warmup_covers_the_data_pages_first_visit(compile_counter):
@@ -202,42 +203,26 @@ def test_the_step_warmup_covers_both_pages_next_step_bucket(compile_counter):
     assert compile_counter.count == before
 
 
-def test_the_surface_set_warmups_share_every_optimizer_once_the_defaults_first(monkeypatch):
-    """``warm_surface_set`` compiles the surface set's program for the default optimizers,
-    ``warm_surface_pairs`` for every other: together each optimizer once (recorded, not run)."""
-    from optlab.config.surfaces import default_optimizers
-    from optlab.core.optimizers import OPTIMIZERS
+def test_after_the_surface_set_warmup_a_new_surface_or_optimizer_compiles_no_race():
+    """What a visitor who picks another surface, or adds an optimizer, runs (the race and
+    its lr grids, through the Surfaces page's cached computations) compiles no engine
+    program once ``warm_surface_set`` ran (the theory's few small ops still compile once per
+    surface: ~0.1 s)."""
 
-    seen: list[str] = []
-
-    def record(surface, runs, *args, share=False):
-        assert share
-        seen.extend(r.name for r in runs)
-
-    monkeypatch.setattr(startup.sweeps, "slider_grids", record)
-    monkeypatch.setattr(startup, "wait_until_quiet", lambda *args: None)
-    startup.warm_surface_set()
-    assert seen == list(default_optimizers())
-    startup.warm_surface_pairs()
-    assert sorted(seen) == sorted(OPTIMIZERS)
-
-
-def test_after_the_surface_set_warmup_another_surface_compiles_no_race():
-    """What a visitor who picks another surface runs (its race, its lr grids, through the
-    Surfaces page's cached computations) compiles no engine program once ``warm_surface_set``
-    ran (the theory's few small ops still compile once per surface: ~0.1 s)."""
     import streamlit as st
 
-    from optlab.config.surfaces import default_config
+    from optlab.config.surfaces import default_config, with_optimizers
     from optlab.core import stepper
     from optlab.pages.surfaces import compute
 
     st.cache_data.clear()  # no result of an earlier test may stand in for a run
     st.cache_resource.clear()
-    assert startup.run_warmups([startup.warm_surfaces_default, startup.warm_surface_set]) == []
+    assert startup.run_warmups([startup.warm_surface_set]) == []
     programs = stepper._run_packed._cache_size()
-    for name in ("ravine", "rosenbrock", "himmelblau"):
+    for name, added in [("ravine", "nesterov"), ("rosenbrock", "lion"), ("himmelblau", "")]:
         cfg = default_config(name)
+        if added:
+            cfg = with_optimizers(cfg, [*cfg.optimizers, added])
         key = cfg.run_key()
         assert len(compute.results(key)) == len(cfg.optimizers)
         compute.lr_race(compute.structure(key), cfg.log_loss, cfg.theory)

@@ -109,9 +109,10 @@ def structural(spec: SeedSpec) -> SeedSpec:
     return replace(spec, lr=0.0)
 
 
-def lr_seed_grid(spec: SeedSpec) -> engine.SweepResult:
+def lr_seed_grid(spec: SeedSpec, share: bool = False) -> engine.SweepResult:
     """``spec.seeds`` runs of one optimizer at every value of its learning-rate slider (rows
-    lr-major: ``[lr0 seed0, lr0 seed1, …]``), one vmapped sweep."""
+    lr-major: ``[lr0 seed0, lr0 seed1, …]``), one vmapped sweep (``share``: through the
+    program every optimizer shares, compiled now; see ``engine.sweep``)."""
     problem = problem_of(spec.problem, spec.surface or "bowl")
     settings = engine.Settings(steps=spec.steps, schedule=spec.schedule, grad_noise=spec.grad_noise)
     grid = np.asarray(value_grid(lr_spec(spec.optimizer)), np.float32)
@@ -119,7 +120,7 @@ def lr_seed_grid(spec: SeedSpec) -> engine.SweepResult:
         problem, [engine.OptimizerRun(spec.optimizer)], {"learning_rate": grid}, [spec.start],
         settings, seeds=range(spec.seeds),
         theta=dict(spec.controls) if spec.problem != "surface" else None,
-        pad_to=len(grid) * seed_bucket(spec.seeds),
+        pad_to=len(grid) * seed_bucket(spec.seeds), share=share,
     )  # fmt: skip
     return res
 
