@@ -14,8 +14,8 @@ SURFACES: dict[str, Surface] = {
     for s in (*quadratic.SURFACES, *teaching.SURFACES, *classic.SURFACES, *multimodal.SURFACES)
 }
 
-# Every registry surface behind one loss: once the server has compiled this set's program for
-# an optimizer (``engine.sweep(..., share=True)``), picking another surface compiles nothing.
+# Every registry surface behind one loss: once the server has compiled this set's program
+# (``engine.sweep(..., share=True)``), picking another surface compiles nothing.
 SURFACE_SET = ProblemSet(SURFACES.values())
 
 __all__ = ["SURFACES", "SURFACE_SET", "Point", "Surface"]
