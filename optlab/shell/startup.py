@@ -2,14 +2,14 @@
 to ``st.App``, Streamlit on Starlette).
 
 At start: JAX's persistent compilation cache is switched on, then the first ``READY`` entries of
-``WARMUPS`` (the default races of the two live-race pages, and the surface set's programs for
-the default optimizers: every surface's default race) run before the server takes its first
-request, so a first visit, or another surface picked, never waits for a compile. ``streamlit
-run`` prints the URL at once; a visitor who comes while they run waits in the socket's queue
-(the browser shows the page loading) and is served when they are done. A background thread then
-runs the rest in order (later entries precompile what a visitor may click next), and steps aside
-while visitors are active: before each entry, and before each step of the long ones (each
-optimizer), it waits until no page has sent a message for ``QUIET_S`` seconds
+``WARMUPS`` (every problem of the two live-race pages with every optimizer, in shared programs,
+``optlab.core.shared``, and the pages' defaults) run before the server takes its first request,
+so a first visit, another surface or problem picked, or an optimizer added never waits for a
+compile. ``streamlit run`` prints the URL at once; a visitor who comes while they run waits in
+the socket's queue (the browser shows the page loading) and is served when they are done. A
+background thread then runs the rest in order (later entries precompile what a visitor may click
+next), and steps aside while visitors are active: before each entry, and before each step of the
+long ones (each optimizer), it waits until no page has sent a message for ``QUIET_S`` seconds
 (``ActivityMiddleware`` notes every message a page sends). A lower CPU priority alone does not
 do it: tracing and lowering a program hold the GIL that the visitors' reruns need (measured with
 ``bench/bench_load.py``, 30 students on one process: rerun p95 4.0 s with the tail running
@@ -210,7 +210,8 @@ def warm_data_default() -> None:
 
 def warm_data_problems() -> None:
     """The Data & SGD page's other problems (logistic regression, the analytic surfaces with
-    gradient noise) at the default settings, each one shared program."""
+    gradient noise) at the default settings, each one shared program (~8 s in all): a switch
+    of problem compiles nothing."""
     from optlab.config.data import default_data_config
 
     for problem in ("logreg", "surface"):
@@ -241,17 +242,17 @@ def warm_deepnets_default() -> None:
 
 # In order, what a first visitor needs first: every surface with every optimizer (one shared
 # program), the Surfaces default through the page's caches (its race, then its lr grids), the
-# Data & SGD default (the server serves after these four), both live races' next step
-# buckets up, then down, the Data & SGD page's other problems, the Deep nets default and the
-# Transformer's (whose pages train behind a progress bar). Each entry takes no arguments.
+# Data & SGD default and its other problems (the server serves after these five), both live
+# races' next step buckets up, then down, the Deep nets default and the Transformer's (whose
+# pages train behind a progress bar). Each entry takes no arguments.
 WARMUPS: tuple[Callable[[], None], ...] = (
     warm_surface_set,
     warm_surfaces_default,
     warm_surfaces_live,
     warm_data_default,
+    warm_data_problems,
     warm_steps_up,
     warm_steps_down,
-    warm_data_problems,
     warm_deepnets_default,
     warm_transformer_default,
 )
@@ -282,12 +283,12 @@ def run_warmups(
 
 
 # How many ``WARMUPS`` entries the server runs before it serves: every surface with every
-# optimizer and the Surfaces default (the landing page), Data & SGD's default (~20 s in all
-# with an empty JAX cache on 2 cores; a restarted server loads them from the persistent cache).
-# In the background instead, a first visit to Data & SGD took 13 s, and a new surface 7.9–11 s:
-# the background waits for a lull in the visitors' messages, which a class in session may
-# never give it.
-READY = 4
+# optimizer and the Surfaces default (the landing page), every Data & SGD problem with every
+# optimizer and its default (~20 s in all with an empty JAX cache on 2 cores; a restarted
+# server finds the programs in the persistent cache). In the background instead, a first
+# visit to Data & SGD took 13 s and a new surface 7.9–11 s: the background waits for a lull
+# in the visitors' messages, which a class in session may never give it.
+READY = 5
 
 
 def _background(warmups: Sequence[Callable[[], None]]) -> None:

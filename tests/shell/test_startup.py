@@ -51,9 +51,9 @@ def test_the_warmups_run_in_first_visit_order():
         "warm_surfaces_default",
         "warm_surfaces_live",
         "warm_data_default",
+        "warm_data_problems",
         "warm_steps_up",
         "warm_steps_down",
-        "warm_data_problems",
         "warm_deepnets_default",
         "warm_transformer_default",
     ]
