@@ -70,11 +70,16 @@ class ProblemSet:
     def theta_of(self, member, **overrides: float) -> dict[str, Any]:
         """The set's parameters that select ``member`` with its parameters ``overrides`` (every
         other member's at their defaults: the program needs them all, and uses one)."""
-        thetas = tuple(
-            m.theta(**overrides) if m is member else m.theta() if hasattr(m, "theta") else {}
-            for m in self.members
-        )
-        return {"which": jnp.int32(self.members.index(member)), "members": thetas}
+        i = self.members.index(member)
+        own = member.theta(**overrides) if hasattr(member, "theta") else {}
+        thetas = (*self._defaults[:i], own, *self._defaults[i + 1 :])
+        return {"which": np.int32(i), "members": thetas}
+
+    @functools.cached_property
+    def _defaults(self) -> tuple[Mapping[str, Any], ...]:
+        """Every member's parameters at their defaults, made once (a run on the hot path of
+        a released slider asks for them: 0.6 ms per optimizer when remade each time)."""
+        return tuple(m.theta() if hasattr(m, "theta") else {} for m in self.members)
 
 
 def _branch(i: int, member, params, thetas):
